@@ -1,0 +1,32 @@
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Installs the package and runs the main job on the bundled Tang-poem corpus.
+demo: $(BIN)/python
+	$(BIN)/pip install -q -e '.[plot]'
+	$(BIN)/python -m bertkit demo
+
+test: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/python
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
+
+bench: $(BIN)/python
+	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/python benchmarks/tokenizer.py
+	$(BIN)/python benchmarks/model.py
+	$(BIN)/python benchmarks/pretrain.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info src/*.egg-info runs/demo
