@@ -1,0 +1,49 @@
+"""Length bucketing: run a padded batch as sub-batches of similar length, so padding costs (almost) nothing.
+
+A batch of real sentences padded to its longest one spends most of its attention and FFN work on [PAD]
+positions whose outputs nobody reads. Sorting by length and trimming each sub-batch to its own longest
+sequence removes that work; every real token's output is unchanged (padding keys are masked out anyway).
+"""
+
+import torch
+
+from bertkit.errors import InvalidArgumentError
+from bertkit.model.heads import BertModel, BertOutput
+
+
+def length_buckets(lengths: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
+    """Row indices grouped `batch_size` at a time, longest sequences first."""
+    if batch_size < 1:
+        raise InvalidArgumentError(f"batch_size must be a positive integer, got {batch_size}")
+    order = torch.argsort(lengths, descending=True, stable=True)
+    return list(order.split(batch_size))
+
+
+def encode_bucketed(model: BertModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
+                    token_type_ids: torch.Tensor | None = None, batch_size: int = 32) -> BertOutput:
+    """BertModel's outputs for a right-padded batch, computed bucket by bucket.
+
+    Returns last_hidden_state (B, T, H) equal to `model(...)` at every real token and zero at padding, and
+    pooler_output (B, H) equal to the model's. Run it under torch.no_grad() for inference.
+    """
+    B, T = input_ids.shape
+    if attention_mask.shape != (B, T):
+        raise InvalidArgumentError(
+            f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids has shape {(B, T)}")
+    lengths = attention_mask.sum(dim=1)  # (B,)
+    positions = torch.arange(T, device=attention_mask.device)
+    if not torch.equal(positions[None, :] < lengths[:, None], attention_mask.bool()):
+        raise InvalidArgumentError("encode_bucketed needs right padding: attention_mask rows must be 1...1 0...0")
+    hidden = pooled = None
+    for rows in length_buckets(lengths, batch_size):
+        L = int(lengths[rows[0]])  # the bucket's longest: rows are sorted longest first
+        types = None if token_type_ids is None else token_type_ids[rows, :L]
+        out = model(input_ids[rows, :L], attention_mask[rows, :L], types)
+        if hidden is None:  # allocate in the model's output dtype (e.g. bf16 under autocast)
+            h = out.last_hidden_state
+            hidden = h.new_zeros(B, T, h.shape[-1])
+            pooled = None if out.pooler_output is None else out.pooler_output.new_zeros(B, h.shape[-1])
+        hidden[rows, :L] = out.last_hidden_state.masked_fill(~attention_mask[rows, :L, None].bool(), 0)
+        if pooled is not None:
+            pooled[rows] = out.pooler_output
+    return BertOutput(last_hidden_state=hidden, pooler_output=pooled)

@@ -1,0 +1,34 @@
+import pytest
+import torch
+
+from bertkit import BertConfig, BertModel, InvalidArgumentError
+from bertkit.model.batching import length_buckets
+
+
+def test_length_buckets_longest_first():
+    buckets = length_buckets(torch.tensor([3, 9, 5, 9, 1]), batch_size=2)
+    assert [b.tolist() for b in buckets] == [[1, 3], [2, 0], [4]]
+
+
+@torch.no_grad()
+def test_bucketed_outputs_equal_padded_outputs():
+    torch.manual_seed(0)
+    model = BertModel(BertConfig.preset("tiny", vocab_size=200, max_position_embeddings=64)).eval()
+    lengths = torch.tensor([5, 40, 12, 7, 33, 2, 19, 40, 9])
+    T = int(lengths.max())
+    mask = (torch.arange(T)[None, :] < lengths[:, None]).long()
+    ids = torch.randint(1, 200, (len(lengths), T)) * mask
+    types = (torch.arange(T)[None, :] >= lengths[:, None] // 2).long() * mask
+    padded = model(ids, mask, types)
+    bucketed = model.encode_bucketed(ids, mask, types, batch_size=4)
+    real = mask.bool()
+    assert (bucketed.last_hidden_state[real] - padded.last_hidden_state[real]).abs().max() < 1e-5
+    assert (bucketed.last_hidden_state[~real] == 0).all()
+    assert (bucketed.pooler_output - padded.pooler_output).abs().max() < 1e-5
+
+
+def test_bucketing_refuses_left_padding():
+    model = BertModel(BertConfig.preset("tiny", vocab_size=50))
+    mask = torch.tensor([[0, 1, 1], [1, 1, 1]])
+    with pytest.raises(InvalidArgumentError, match="right padding"):
+        model.encode_bucketed(torch.ones(2, 3, dtype=torch.long), mask)
