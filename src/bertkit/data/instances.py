@@ -1,0 +1,140 @@
+"""Next-sentence-prediction instances, built as Google's `create_instances_from_document` builds them.
+
+Within each document, contiguous sentences are packed into a chunk until it reaches a target length
+(`max_seq_length - 3`, or with probability `short_seq_prob` a random shorter one, so the model also sees
+short inputs). A random prefix of the chunk becomes segment A. Half the time segment B is the rest of the
+chunk (the true continuation, label 0); otherwise B is a span starting at a random sentence of another
+document (label 1) and the unused sentences of the chunk go back into the stream. The pair is then cut to
+fit by trimming the longer segment, one token at a time from a random end.
+
+Planning works on sentence lengths only and returns sentence ranges, so an epoch's whole plan is a small
+integer array; token ids are fetched and truncated per instance when a batch is made. Two differences from
+Google, both deliberate: the short target is drawn per instance (Google draws it once per document, so 10% of
+documents, not of instances, came out short), and a corpus of a single document takes its random segments
+from about half the document away instead of from another document.
+"""
+
+import numpy as np
+
+from bertkit.errors import TrainingError
+
+# Columns of a plan: segment A is sentences [A_START, A_END), B is [B_START, B_END) in the corpus's sentence
+# numbering; IS_RANDOM_NEXT is the NSP label (1 when B does not follow A).
+A_START, A_END, B_START, B_END, IS_RANDOM_NEXT = range(5)
+SPECIAL_TOKENS_PER_PAIR = 3  # [CLS] A [SEP] B [SEP]
+
+
+def plan_instances(
+    sentence_lengths: np.ndarray,
+    document_offsets: np.ndarray,
+    max_seq_length: int,
+    short_seq_prob: float,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """The NSP instances of one pass over the corpus, as an (N, 5) int64 array of sentence ranges and labels.
+
+    `sentence_lengths[s]` is the token count of sentence s; document d is sentences
+    `document_offsets[d]:document_offsets[d + 1]`. Instances come out in document order; shuffle them after.
+    """
+    num_documents = len(document_offsets) - 1
+    if num_documents < 1:
+        raise TrainingError("the corpus has no documents to build pre-training instances from")
+    if num_documents == 1 and document_offsets[1] - document_offsets[0] < 4:
+        raise TrainingError(
+            "the corpus is a single document of fewer than 4 sentences: next-sentence prediction needs "
+            "segments from elsewhere; add documents (blank lines separate them) or more sentences"
+        )
+    max_num_tokens = max_seq_length - SPECIAL_TOKENS_PER_PAIR
+    lengths = sentence_lengths.tolist()
+    offsets = document_offsets.tolist()
+    plan: list[tuple[int, int, int, int, int]] = []
+    for doc in range(num_documents):
+        doc_start, doc_end = offsets[doc], offsets[doc + 1]
+        target = _target_length(max_num_tokens, short_seq_prob, rng)
+        chunk_start, chunk_length = doc_start, 0
+        s = doc_start
+        while s < doc_end:
+            chunk_length += lengths[s]
+            if s == doc_end - 1 or chunk_length >= target:
+                chunk_end = s + 1
+                a_end = chunk_start + 1
+                if chunk_end - chunk_start >= 2:
+                    a_end = chunk_start + int(rng.integers(1, chunk_end - chunk_start))
+                if chunk_end - chunk_start == 1 or rng.random() < 0.5:
+                    a_length = sum(lengths[chunk_start:a_end])
+                    b_start, b_end = _random_span(
+                        lengths, offsets, doc, chunk_start, target - a_length, rng
+                    )
+                    plan.append((chunk_start, a_end, b_start, b_end, 1))
+                    s = a_end - 1  # the chunk's unused sentences start the next chunk
+                else:
+                    plan.append((chunk_start, a_end, a_end, chunk_end, 0))
+                chunk_start, chunk_length = s + 1, 0
+                target = _target_length(max_num_tokens, short_seq_prob, rng)
+            s += 1
+    return np.array(plan, dtype=np.int64).reshape(-1, 5)
+
+
+def _target_length(max_num_tokens: int, short_seq_prob: float, rng: np.random.Generator) -> int:
+    if rng.random() < short_seq_prob:
+        return int(rng.integers(2, max_num_tokens + 1))
+    return max_num_tokens
+
+
+def _random_span(
+    lengths: list[int],
+    offsets: list[int],
+    doc: int,
+    chunk_start: int,
+    target_b_length: int,
+    rng: np.random.Generator,
+) -> tuple[int, int]:
+    """Sentences [start, end) of a random segment B: from a random sentence of another document onwards,
+    until `target_b_length` tokens or the document's end."""
+    num_documents = len(offsets) - 1
+    if num_documents > 1:
+        other = int(rng.integers(num_documents - 1))
+        other += other >= doc
+        start = int(rng.integers(offsets[other], offsets[other + 1]))
+        end_of_doc = offsets[other + 1]
+    else:
+        # One document: start about half the document away from segment A, wrapping around.
+        n = offsets[1] - offsets[0]
+        shift = n // 2 + int(rng.integers(-(n // 4), n // 4 + 1))
+        start = offsets[0] + (chunk_start - offsets[0] + shift) % n
+        end_of_doc = offsets[1]
+    end, length = start, 0
+    while end < end_of_doc:
+        length += lengths[end]
+        end += 1
+        if length >= target_b_length:
+            break
+    return start, end
+
+
+def truncate_seq_pair(
+    a: np.ndarray, b: np.ndarray, max_num_tokens: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut the pair to `max_num_tokens` as Google does: always trim the longer segment (B on ties), one
+    token at a time from its front or back with even odds.
+
+    Which segment loses how many tokens does not depend on the coin flips, so this computes those counts
+    and draws each segment's front/back split as one binomial: the same distribution, without the loop.
+    """
+    excess = len(a) + len(b) - max_num_tokens
+    if excess <= 0:
+        return a, b
+    gap = min(abs(len(a) - len(b)), excess)
+    from_a = gap if len(a) > len(b) else 0
+    from_b = gap - from_a
+    rest = excess - gap  # now equal lengths: B, A, B, A, ...
+    from_b += (rest + 1) // 2
+    from_a += rest // 2
+    return _trim(a, from_a, rng), _trim(b, from_b, rng)
+
+
+def _trim(tokens: np.ndarray, count: int, rng: np.random.Generator) -> np.ndarray:
+    if count == 0:
+        return tokens
+    front = int(rng.binomial(count, 0.5))
+    return tokens[front : len(tokens) - (count - front)]

@@ -1,0 +1,121 @@
+import numpy as np
+import pytest
+
+from bertkit.data.instances import (
+    A_END,
+    A_START,
+    B_END,
+    B_START,
+    IS_RANDOM_NEXT,
+    plan_instances,
+    truncate_seq_pair,
+)
+from bertkit.errors import TrainingError
+
+
+def corpus(rng: np.random.Generator, docs: int = 60, low: int = 3, high: int = 25, sentences: int = 30):
+    sizes = rng.integers(1, sentences, docs)
+    lengths = rng.integers(low, high, sizes.sum())
+    return lengths, np.concatenate(([0], np.cumsum(sizes)))
+
+
+def document_of(offsets, sentence):
+    return np.searchsorted(offsets, sentence, side="right") - 1
+
+
+def test_every_sentence_is_used_exactly_once_as_a_or_true_b():
+    lengths, offsets = corpus(np.random.default_rng(0))
+    plan = plan_instances(lengths, offsets, 128, 0.1, np.random.default_rng(1))
+    used = np.zeros(len(lengths), int)
+    for row in plan:
+        used[row[A_START] : row[A_END]] += 1
+        if not row[IS_RANDOM_NEXT]:
+            used[row[B_START] : row[B_END]] += 1
+    assert (used == 1).all()
+
+
+def test_segments_are_contiguous_and_labels_tell_the_truth():
+    lengths, offsets = corpus(np.random.default_rng(2))
+    plan = plan_instances(lengths, offsets, 128, 0.1, np.random.default_rng(3))
+    for row in plan:
+        assert row[A_START] < row[A_END] and row[B_START] < row[B_END]
+        doc_a = document_of(offsets, row[A_START])
+        doc_b = document_of(offsets, row[B_START])
+        assert document_of(offsets, row[A_END] - 1) == doc_a
+        assert document_of(offsets, row[B_END] - 1) == doc_b
+        if row[IS_RANDOM_NEXT]:
+            assert doc_b != doc_a
+        else:
+            assert row[B_START] == row[A_END]
+
+
+def test_half_the_pairs_are_random_and_short_targets_shorten_instances():
+    rng = np.random.default_rng(4)
+    lengths, offsets = corpus(rng, docs=200, low=3, high=12, sentences=300)
+    plan = plan_instances(lengths, offsets, 128, 0.0, np.random.default_rng(5))
+    # A chunk of one sentence is always random (it has no B), as at a document's end: long documents here.
+    assert plan[:, IS_RANDOM_NEXT].mean() == pytest.approx(0.5, abs=0.05)
+
+    def mean_true_pair_length(short_seq_prob):
+        p = plan_instances(lengths, offsets, 128, short_seq_prob, np.random.default_rng(6))
+        true_pairs = p[p[:, IS_RANDOM_NEXT] == 0]
+        cum = np.concatenate(([0], np.cumsum(lengths)))
+        return (cum[true_pairs[:, B_END]] - cum[true_pairs[:, A_START]]).mean(), len(p)
+
+    long_mean, long_count = mean_true_pair_length(0.0)
+    short_mean, short_count = mean_true_pair_length(1.0)
+    assert short_mean < 0.75 * long_mean and short_count > 1.5 * long_count
+
+
+def test_same_seed_same_plan():
+    lengths, offsets = corpus(np.random.default_rng(7))
+    a = plan_instances(lengths, offsets, 64, 0.1, np.random.default_rng(9))
+    b = plan_instances(lengths, offsets, 64, 0.1, np.random.default_rng(9))
+    c = plan_instances(lengths, offsets, 64, 0.1, np.random.default_rng(10))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+
+
+def test_single_document_takes_random_segments_from_far_away():
+    lengths = np.full(40, 10)
+    offsets = np.array([0, 40])
+    plan = plan_instances(lengths, offsets, 64, 0.0, np.random.default_rng(11))
+    random_rows = plan[plan[:, IS_RANDOM_NEXT] == 1]
+    assert len(random_rows) > 0
+    for row in random_rows:
+        distance = abs(row[B_START] - row[A_START])
+        assert min(distance, 40 - distance) >= 40 // 4
+
+
+@pytest.mark.parametrize("sizes", [[], [3]])
+def test_too_little_text_is_a_clear_error(sizes):
+    offsets = np.concatenate(([0], np.cumsum(sizes))).astype(np.int64)
+    with pytest.raises(TrainingError, match="documents|single document"):
+        plan_instances(np.full(sum(sizes), 5), offsets, 64, 0.1, np.random.default_rng(0))
+
+
+def google_truncation_counts(la: int, lb: int, max_num_tokens: int) -> tuple[int, int]:
+    """How many tokens Google's truncate_seq_pair loop removes from A and from B."""
+    from_a = from_b = 0
+    while la + lb > max_num_tokens:
+        if la > lb:
+            la, from_a = la - 1, from_a + 1
+        else:
+            lb, from_b = lb - 1, from_b + 1
+    return from_a, from_b
+
+
+def test_truncation_removes_what_googles_loop_removes_from_random_ends():
+    rng = np.random.default_rng(12)
+    fronts = []
+    for _ in range(300):
+        la, lb = (int(x) for x in rng.integers(1, 200, 2))
+        a, b = np.arange(la), np.arange(1000, 1000 + lb)
+        ta, tb = truncate_seq_pair(a, b, 125, rng)
+        assert (la - len(ta), lb - len(tb)) == google_truncation_counts(la, lb, 125)
+        for original, kept in ((a, ta), (b, tb)):
+            assert len(kept) >= 1
+            start = int(kept[0] - original[0])
+            assert np.array_equal(kept, original[start : start + len(kept)])
+            if len(kept) < len(original):
+                fronts.append(start / (len(original) - len(kept)))
+    assert np.mean(fronts) == pytest.approx(0.5, abs=0.05)
