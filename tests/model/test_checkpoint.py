@@ -186,6 +186,31 @@ def test_saves_the_unwrapped_model(tmp_path):
         assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
 
 
+def test_saves_tokenizer_beside_the_model(tmp_path):
+    from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s"]
+    tokenizer = WordPieceTokenizer(vocab)
+    cfg = dataclasses.replace(CONFIGS["tiny"], vocab_size=len(vocab))
+    bertkit.BertForMaskedLM(cfg).save_pretrained(tmp_path, tokenizer=tokenizer)
+    assert (tmp_path / "vocab.txt").read_text().split() == vocab
+    assert WordPieceTokenizer.from_pretrained(tmp_path).tokenize("Hello worlds") == ["hello", "world", "##s"]
+    assert transformers.BertTokenizer.from_pretrained(tmp_path).tokenize("Hello worlds") == ["hello", "world", "##s"]
+    bertkit.BertForMaskedLM.from_pretrained(tmp_path)
+
+
+def test_sinusoidal_positions_are_saved_with_a_warning(tmp_path, caplog):
+    cfg = dataclasses.replace(CONFIGS["tiny"], position_embedding="sinusoidal")
+    ours = bertkit.BertModel(cfg)
+    with caplog.at_level(logging.WARNING, logger="bertkit"):
+        ours.save_pretrained(tmp_path)
+    assert "no Hugging Face equivalent" in caplog.text
+    again = bertkit.BertModel.from_pretrained(tmp_path)
+    assert again.config.position_embedding == "sinusoidal"
+    ids = torch.tensor([[2, 5, 6, 3]])
+    assert torch.equal(again(ids).last_hidden_state, ours.eval()(ids).last_hidden_state)
+
+
 def test_save_replaces_weights_of_another_layout(tmp_path):
     save_hf(hf_model("BertModel", CONFIGS["tiny"]), tmp_path, "bin")
     bertkit.BertModel(CONFIGS["tiny"]).save_pretrained(tmp_path)
@@ -302,6 +327,7 @@ def test_info_counts_parameters_and_flops(tmp_path, capsys):
     L, H, inter, T = 2, 128, 512, 16
     per_layer = 2 * (3 * H * H + H * H + H * inter + inter * H) + 2 * 2 * T * H  # Q,K,V,O; FFN; QK^T, AV
     assert info["forward_flops_per_token"] == L * per_layer
+    assert info["mlm_head_flops_per_token"] == 2 * (H * H + H * 120)  # transform, then the vocabulary
     assert main(["info", str(tmp_path), "--json", "--seq-len", "16"]) == 0
     assert json.loads(capsys.readouterr().out)["num_parameters"] == theirs.num_parameters()
     assert main(["info", str(tmp_path)]) == 0

@@ -346,6 +346,10 @@ def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = No
     Files are written under a temporary name and renamed, so an interrupted save never leaves a broken file.
     """
     model = unwrap_model(model)
+    if model.config.position_embedding != "learned":
+        logger.warning("%s: %s position embeddings have no Hugging Face equivalent; this directory loads in "
+                       "bertkit, but transformers would initialise position embeddings afresh",
+                       type(model).__name__, model.config.position_embedding)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = export_state_dict(model)
@@ -500,6 +504,7 @@ def format_conversion(report: ConversionReport) -> str:
 FLOPS_FORMULA = ("L * (2 * (4*H*H + 2*H*I) + 4*T*H): the encoder's matmuls at sequence length T, 2 FLOPs per "
                  "multiply-add (Q, K, V, output and FFN projections, then QK^T and attention x V); embeddings, "
                  "pooler and heads excluded")
+MLM_HEAD_FLOPS_FORMULA = "2 * (H*H + H*V) per scored position: the MLM transform and the tied vocabulary projection"
 
 
 def checkpoint_info(directory: str | Path, seq_len: int | None = None) -> dict[str, Any]:
@@ -525,7 +530,7 @@ def checkpoint_info(directory: str | Path, seq_len: int | None = None) -> dict[s
     fields = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
               "hidden_act", "max_position_embeddings", "type_vocab_size", "num_labels", "position_embedding",
               "causal")
-    return {
+    info = {
         "directory": str(directory),
         "architecture": architecture,
         "config": {f: getattr(config, f) for f in fields},
@@ -538,6 +543,11 @@ def checkpoint_info(directory: str | Path, seq_len: int | None = None) -> dict[s
         "forward_flops_per_token": config.forward_flops_per_token(seq_len),
         "flops_formula": FLOPS_FORMULA,
     }
+    if "cls.predictions" in _heads(list(stored)):
+        h, v = config.hidden_size, config.vocab_size
+        info["mlm_head_flops_per_token"] = 2 * (h * h + h * v)
+        info["mlm_head_flops_formula"] = MLM_HEAD_FLOPS_FORMULA
+    return info
 
 
 def _numel(shape: tuple[int, ...]) -> int:
@@ -562,4 +572,5 @@ def format_info(info: dict[str, Any]) -> str:
         f"  forward FLOPs per token at seq_len {info['seq_len']}: {info['forward_flops_per_token']:,} "
         f"({info['forward_flops_per_token'] / 1e9:.3f} GFLOP)",
         f"  formula: {info['flops_formula']}",
-    ])
+    ] + ([f"  MLM head FLOPs per scored position: {info['mlm_head_flops_per_token']:,} "
+          f"({info['mlm_head_flops_formula']})"] if "mlm_head_flops_per_token" in info else []))
