@@ -48,8 +48,30 @@ def _info(args: argparse.Namespace) -> None:
     print(json.dumps(info, indent=2) if args.json else format_info(info))
 
 
+def _add_prepare(sub) -> None:
+    p = sub.add_parser("prepare", help="tokenize a corpus into pre-training shards",
+                       description="Reads text files (one sentence per line, a blank line between documents), "
+                       ".jsonl files with a 'text' field, or directories of them, tokenizes them in parallel "
+                       "and writes memory-mapped shards and manifest.json. Rerun the same command to resume.")
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="corpus files or directories")
+    p.add_argument("--tokenizer", required=True, metavar="DIR", help="tokenizer directory (vocab.txt)")
+    p.add_argument("--out", required=True, metavar="DATA_DIR", help="output directory")
+    p.add_argument("--heldout-fraction", type=float, default=0.01, metavar="F",
+                   help="share of documents held out for evaluation (default: 0.01)")
+    p.add_argument("--workers", type=int, metavar="N", help="tokenizing processes (default: all cores)")
+    p.set_defaults(func=_prepare)
+
+
+def _prepare(args: argparse.Namespace) -> None:
+    from bertkit.data.prepare import prepare_corpus
+
+    manifest = prepare_corpus(args.input, args.tokenizer, args.out, heldout_fraction=args.heldout_fraction,
+                              workers=args.workers)
+    print(f"{args.out}: {manifest.summary()}")
+
+
 # Each entry adds one subparser and sets `func`, a callable taking the parsed namespace.
-SUBCOMMANDS: list = [_add_convert, _add_info]
+SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,132 @@
+import json
+
+import numpy as np
+import pytest
+
+import bertkit.data.prepare as prepare_module
+from bertkit.cli import main
+from bertkit.data.corpus import iter_documents
+from bertkit.data.prepare import is_heldout, prepare_corpus
+from bertkit.data.shards import Manifest, read_shard
+from bertkit.errors import FileFormatError, InvalidArgumentError
+
+
+def prepare(inputs, tokenizer_dir, out, **kw):
+    kw = {"workers": 0, "shard_bytes": 64_000, "show_progress": False, **kw}
+    return prepare_corpus(inputs, tokenizer_dir, out, **kw)
+
+
+def test_shards_hold_every_sentence_tokenized_in_corpus_order(data_dir, tokenizer, corpus_files, documents_tokens):
+    manifest = Manifest.load(data_dir)
+    assert manifest.complete and len(manifest.shards) > 3
+    assert manifest.dtype == "uint16" and manifest.tokenizer_fingerprint == tokenizer.fingerprint()
+    expected = [
+        np.concatenate([np.array(ids, dtype=np.int64) for ids in tokenizer.tokenize_to_ids(sentences)])
+        for sentences, _ in iter_documents(corpus_files)
+    ]
+    got = documents_tokens(data_dir)
+    assert len(got) == len(expected) == manifest.total("documents")
+    assert all(np.array_equal(g, e) for (g, _), e in zip(got, expected, strict=True))
+    assert manifest.total("input_bytes") == sum(p.stat().st_size for p in corpus_files)
+    for info in manifest.shards:
+        shard = read_shard(data_dir, info)
+        assert shard.tokens.dtype == np.uint16 and shard.sentences[-1] == len(shard.tokens)
+        assert np.all(np.diff(shard.sentences) > 0)
+
+
+def test_heldout_split_follows_the_document_index_rule(data_dir, documents_tokens):
+    held = np.array([h for _, h in documents_tokens(data_dir)])
+    # No document of the bundled corpora is empty, so the prepared index is the corpus index.
+    assert np.array_equal(held, is_heldout(np.arange(len(held)), 0.05))
+    assert held.mean() == pytest.approx(0.05, abs=0.015)
+    assert Manifest.load(data_dir).total("heldout_documents") == held.sum()
+
+
+def test_worker_processes_write_the_same_shards(tmp_path, tokenizer_dir, data_dir, corpus_files):
+    manifest = prepare(corpus_files, tokenizer_dir, tmp_path, workers=2, heldout_fraction=0.05)
+    assert manifest.shards == Manifest.load(data_dir).shards
+    for info in manifest.shards:
+        mine, theirs = read_shard(tmp_path, info), read_shard(data_dir, info)
+        assert all(np.array_equal(getattr(mine, a), getattr(theirs, a)) for a in ("tokens", "sentences", "documents", "heldout"))
+
+
+def test_an_interrupted_run_resumes_where_it_stopped(
+    tmp_path, tokenizer_dir, monkeypatch, data_dir, corpus_files, documents_tokens
+):
+    original = prepare_module.tokenize_shard
+    calls = []
+
+    def crash_on_third(task, tokenizer):
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        calls.append(task.name)
+        return original(task, tokenizer)
+
+    monkeypatch.setattr(prepare_module, "tokenize_shard", crash_on_third)
+    with pytest.raises(KeyboardInterrupt):
+        prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05)
+    partial = Manifest.load(tmp_path)
+    assert not partial.complete and [s.name for s in partial.shards] == calls
+    (tmp_path / "shard-00002.tmp").mkdir()  # what a kill mid-write leaves
+    (tmp_path / "shard-00002.tmp" / "tokens.npy").write_bytes(b"half")
+
+    def count(task, tokenizer):
+        calls.append(task.name)
+        return original(task, tokenizer)
+
+    monkeypatch.setattr(prepare_module, "tokenize_shard", count)
+    manifest = prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05)
+    assert manifest.complete and manifest.shards == Manifest.load(data_dir).shards
+    assert len(calls) == len(manifest.shards) and len(set(calls)) == len(calls)  # nothing tokenized twice
+    assert not list(tmp_path.glob("*.tmp"))
+    assert [t for t, _ in documents_tokens(tmp_path)].__len__() == manifest.total("documents")
+    calls.clear()
+    assert prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05) == manifest and not calls
+
+
+def test_other_settings_in_an_existing_directory_are_refused(tmp_path, tokenizer_dir, corpus_files):
+    prepare(corpus_files[:1], tokenizer_dir, tmp_path)
+    with pytest.raises(InvalidArgumentError, match="different heldout_fraction.*choose another --out"):
+        prepare(corpus_files[:1], tokenizer_dir, tmp_path, heldout_fraction=0.2)
+    with pytest.raises(InvalidArgumentError, match="different inputs"):
+        prepare(corpus_files, tokenizer_dir, tmp_path)
+
+
+def test_vocabularies_beyond_uint16_store_int32(tmp_path, tokenizer):
+    big = tmp_path / "vocab.txt"
+    big.write_text("\n".join(tokenizer.ids_to_tokens + [f"[extra{i}]" for i in range(40_000)]) + "\n")
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello world.\nsecond line.\n\nanother document.\n")
+    manifest = prepare([corpus], big, tmp_path / "out")
+    assert manifest.dtype == "int32"
+    assert read_shard(tmp_path / "out", manifest.shards[0]).tokens.dtype == np.int32
+
+
+def test_empty_corpus_is_a_clear_error(tmp_path, tokenizer_dir):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n\n   \n")
+    with pytest.raises(FileFormatError, match="empty.txt: the corpus holds no text"):
+        prepare([empty], tokenizer_dir, tmp_path / "out")
+
+
+@pytest.mark.parametrize(
+    ("kw", "message"),
+    [({"heldout_fraction": 1.0}, "heldout_fraction=1.0"), ({"workers": -1}, "workers=-1"),
+     ({"shard_bytes": 0}, "shard_bytes=0")],
+)
+def test_bad_arguments_are_named(tmp_path, tokenizer_dir, corpus_files, kw, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        prepare(corpus_files[:1], tokenizer_dir, tmp_path, **kw)
+
+
+def test_cli_prepares_and_reports_errors_in_one_line(tmp_path, tokenizer_dir, capsys, corpus_files):
+    out = tmp_path / "out"
+    assert main(["prepare", "--input", str(corpus_files[0]), "--tokenizer", str(tokenizer_dir), "--out", str(out),
+                 "--heldout-fraction", "0.1", "--workers", "1"]) == 0
+    assert "documents" in capsys.readouterr().out
+    assert json.loads((out / "manifest.json").read_text())["heldout_fraction"] == 0.1
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"fine\n\xff\xfe broken\n")
+    assert main(["prepare", "--input", str(bad), "--tokenizer", str(tokenizer_dir), "--out", str(tmp_path / "o2")]) == 2
+    last_line = capsys.readouterr().err.splitlines()[-1]  # after the progress bar
+    assert last_line.startswith("bertkit: error: ") and "bad.txt: not valid UTF-8 at byte offset 5" in last_line
