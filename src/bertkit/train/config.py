@@ -1,0 +1,142 @@
+"""PretrainConfig: every setting of a pre-training run, from a TOML file and/or command-line flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import typing
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bertkit.config import PRESETS
+from bertkit.errors import FileFormatError, InvalidArgumentError
+
+OPTIMIZERS = ("adamw", "lamb")
+SCHEDULES = ("linear", "cosine")
+
+
+@dataclass
+class PretrainConfig:
+    """One run. A TOML file uses these names as keys; command-line flags are the same names with dashes."""
+
+    # Where things are: the prepared data (`bertkit prepare`), the tokenizer it was prepared with, the run.
+    data: str = ""
+    tokenizer: str = ""
+    out: str = ""
+
+    # The model: a Google BERT size; dropout None keeps the preset's 0.1 (0 is what Cramming recommends).
+    preset: str = "tiny"
+    dropout: float | None = None
+    gradient_checkpointing: bool = False
+
+    # The data: instances as Google's create_pretraining_data.py builds them, masked afresh every epoch.
+    seq_len: int = 128
+    batch_size: int = 32  # per process and per micro-batch; the global batch is this x grad_accum x processes
+    grad_accum: int = 1
+    mlm_probability: float = 0.15
+    max_predictions_per_seq: int = 20
+    short_seq_prob: float = 0.1
+    whole_word_mask: bool = False
+    num_workers: int = 1
+
+    # Optimisation: BERT's recipe (AdamW, lr 1e-4, warm-up then linear decay to zero, weight decay 0.01).
+    optimizer: str = "adamw"
+    lr: float = 1e-4
+    weight_decay: float = 0.01
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-6
+    schedule: str = "linear"
+    warmup_steps: int = 100
+    max_steps: int = 1000
+    clip_norm: float = 1.0  # 0 turns clipping off
+
+    # Bookkeeping: logging, held-out evaluation, checkpoints (every N optimizer steps).
+    log_every: int = 10
+    eval_every: int = 500  # 0 turns evaluation off
+    eval_batches: int = 10
+    save_every: int = 500
+    keep: int = 3
+    resume: bool = False
+    seed: int = 0
+
+    # Hardware: bf16 None = on where the GPU supports it, off on CPU; compile = torch.compile the model.
+    device: str = "auto"
+    bf16: bool | None = None
+    compile: bool = False
+    skip_nonfinite: bool = False  # skip an update whose loss or gradient is NaN/inf instead of stopping
+
+    def __post_init__(self) -> None:
+        for name in ("data", "tokenizer", "out"):
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
+        hints = typing.get_type_hints(type(self))
+        for f in dataclasses.fields(self):
+            _check_type(f.name, getattr(self, f.name), hints[f.name])
+        for name in ("data", "tokenizer", "out"):
+            if not getattr(self, name):
+                raise InvalidArgumentError(f"pretrain: --{name} is required (or `{name} = ...` in the TOML config)")
+        positive = ("seq_len", "batch_size", "grad_accum", "max_steps", "log_every", "eval_batches",
+                    "save_every", "keep", "max_predictions_per_seq")
+        non_negative = ("warmup_steps", "eval_every", "num_workers", "clip_norm", "weight_decay")
+        for name in positive + non_negative:
+            value = getattr(self, name)
+            low = 1 if name in positive else 0
+            if value < low:
+                raise InvalidArgumentError(f"pretrain: {_flag(name)} must be >= {low}, got {value!r}")
+        if self.preset not in PRESETS:
+            raise InvalidArgumentError(f"pretrain: --preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise InvalidArgumentError(f"pretrain: --optimizer must be one of {', '.join(OPTIMIZERS)}, "
+                                       f"got {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            raise InvalidArgumentError(f"pretrain: --schedule must be one of {', '.join(SCHEDULES)}, "
+                                       f"got {self.schedule!r}")
+        if not self.lr > 0:
+            raise InvalidArgumentError(f"pretrain: --lr must be > 0, got {self.lr!r}")
+        for name in ("mlm_probability", "short_seq_prob", "beta1", "beta2"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise InvalidArgumentError(f"pretrain: {_flag(name)} must be in [0, 1), got {getattr(self, name)!r}")
+        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
+            raise InvalidArgumentError(f"pretrain: --dropout must be in [0, 1), got {self.dropout!r}")
+        if self.warmup_steps > self.max_steps:
+            raise InvalidArgumentError(f"pretrain: --warmup-steps ({self.warmup_steps}) exceeds --max-steps "
+                                       f"({self.max_steps})")
+
+    @classmethod
+    def from_toml(cls, path: str | Path | None = None, **overrides: Any) -> PretrainConfig:
+        """Fields from the TOML file at `path` (flat keys, this class's field names), then `overrides` on top."""
+        fields: dict[str, Any] = {}
+        if path is not None:
+            path = Path(path)
+            try:
+                fields = tomllib.loads(path.read_text(encoding="utf-8"))
+            except FileNotFoundError as e:
+                raise FileFormatError(f"{path}: no such config file") from e
+            except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+                raise FileFormatError(f"{path}: not a valid TOML file ({e})") from e
+            known = {f.name for f in dataclasses.fields(cls)}
+            unknown = sorted(set(fields) - known)
+            if unknown:
+                raise FileFormatError(f"{path}: unknown key(s) {', '.join(unknown)}; "
+                                      f"valid keys are {', '.join(sorted(known))}")
+        return cls(**(fields | overrides))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_type(name: str, value: Any, hint: Any) -> None:
+    """TOML values arrive untyped: reject `lr = "fast"` here, with the key's name, not deep inside the loop."""
+    allowed = typing.get_args(hint) or (hint,)  # `float | None` -> (float, NoneType)
+    if float in allowed:
+        allowed += (int,)  # `lr = 1` in TOML is an int
+    if type(value) not in allowed:  # exact type: a bool is not an int here
+        names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
+        raise InvalidArgumentError(f"pretrain: {_flag(name)} must be {names}, got {value!r}")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")

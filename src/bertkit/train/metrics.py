@@ -1,0 +1,57 @@
+"""RUN_DIR/metrics.jsonl: one JSON object a line, appended and flushed as training goes, so a crash loses nothing.
+
+Training records: {"step", "split": "train", "loss", "mlm_acc", "nsp_acc", "lr", "tokens_per_s", ...};
+evaluation records: {"step", "split": "heldout", "loss", "mlm_acc", "nsp_acc"}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from bertkit.errors import FileFormatError
+
+METRICS_FILE = "metrics.jsonl"
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    """Every record of a run, in order. A torn last line (killed mid-write) is ignored, any other bad line is not."""
+    path = Path(run_dir) / METRICS_FILE
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError as e:
+        raise FileFormatError(f"{path}: no metrics file (is {run_dir} a `bertkit pretrain` run directory?)") from e
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as e:
+            if number == len(lines):
+                break
+            raise FileFormatError(f"{path}:{number}: not a JSON object ({e})") from e
+    return records
+
+
+class MetricsLog:
+    """Appends records to metrics.jsonl. On resume, records after the checkpoint's step are dropped first:
+    the resumed run writes those steps again, and the file must read like one uninterrupted run."""
+
+    def __init__(self, run_dir: str | Path, resume_step: int | None = None):
+        self.path = Path(run_dir) / METRICS_FILE
+        if resume_step is not None and self.path.exists():
+            kept = [r for r in read_metrics(run_dir) if r["step"] <= resume_step]
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
+            os.replace(tmp, self.path)
+        elif resume_step is None:
+            self.path.unlink(missing_ok=True)
+        self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the run)
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+
+    def close(self) -> None:
+        self._file.close()

@@ -1,0 +1,52 @@
+import pytest
+
+from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.train.config import PretrainConfig
+
+REQUIRED = dict(data="d", tokenizer="t", out="o")
+
+
+def test_toml_fields_and_overrides(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text('data = "corpus"\ntokenizer = "tok"\nout = "runs/x"\npreset = "mini"\nlr = 1\n'
+                    'batch_size = 8\nbf16 = true\n')
+    cfg = PretrainConfig.from_toml(path, batch_size=16, optimizer="lamb")
+    assert (cfg.data, cfg.preset, cfg.lr, cfg.batch_size, cfg.optimizer, cfg.bf16) == (
+        "corpus", "mini", 1, 16, "lamb", True)
+
+
+def test_unknown_toml_key(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text('data = "d"\nlearning_rate = 0.1\n')
+    with pytest.raises(FileFormatError, match=r"run.toml: unknown key\(s\) learning_rate; valid keys are"):
+        PretrainConfig.from_toml(path)
+
+
+def test_bad_toml(tmp_path):
+    path = tmp_path / "run.toml"
+    path.write_text("lr = \n")
+    with pytest.raises(FileFormatError, match="run.toml: not a valid TOML file"):
+        PretrainConfig.from_toml(path)
+    with pytest.raises(FileFormatError, match="missing.toml: no such config file"):
+        PretrainConfig.from_toml(tmp_path / "missing.toml")
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("lr", "fast", "--lr must be float or int, got 'fast'"),
+    ("batch_size", 0, "--batch-size must be >= 1"),
+    ("batch_size", True, "--batch-size must be int"),
+    ("preset", "huge", "--preset must be one of tiny, mini"),
+    ("optimizer", "sgd", "--optimizer must be one of adamw, lamb"),
+    ("schedule", "step", "--schedule must be one of linear, cosine"),
+    ("mlm_probability", 1.5, "--mlm-probability must be in"),
+    ("warmup_steps", 5000, r"--warmup-steps \(5000\) exceeds --max-steps \(1000\)"),
+    ("dropout", 1.0, "--dropout must be in"),
+])
+def test_invalid_values_name_the_flag(field, value, message):
+    with pytest.raises(InvalidArgumentError, match=message):
+        PretrainConfig(**REQUIRED, **{field: value})
+
+
+def test_required_paths():
+    with pytest.raises(InvalidArgumentError, match="--data is required"):
+        PretrainConfig(tokenizer="t", out="o")

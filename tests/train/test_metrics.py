@@ -1,0 +1,48 @@
+import json
+
+import pytest
+
+from bertkit.errors import FileFormatError
+from bertkit.train.metrics import MetricsLog, read_metrics
+from bertkit.train.plot import plot_run
+
+
+def write(run_dir, steps):
+    log = MetricsLog(run_dir)
+    for step in steps:
+        log.write({"step": step, "split": "train", "loss": 10.0 / step, "mlm_acc": 0.1, "nsp_acc": 0.5,
+                   "lr": 1e-4, "tokens_per_s": 100.0})
+    log.write({"step": steps[-1], "split": "heldout", "loss": 1.0, "mlm_acc": 0.2, "nsp_acc": 0.6})
+    log.close()
+
+
+def test_resume_drops_records_after_the_checkpoint(tmp_path):
+    write(tmp_path, [1, 2, 3, 4])
+    with open(tmp_path / "metrics.jsonl", "a") as f:
+        f.write('{"step": 5, "lo')  # torn by a kill mid-write
+    log = MetricsLog(tmp_path, resume_step=2)
+    log.write({"step": 3, "loss": 0.5})
+    log.close()
+    assert [r["step"] for r in read_metrics(tmp_path)] == [1, 2, 3]
+
+
+def test_a_fresh_run_starts_a_fresh_file(tmp_path):
+    write(tmp_path, [1, 2])
+    write(tmp_path, [1])
+    assert [r["split"] for r in read_metrics(tmp_path)] == ["train", "heldout"]
+
+
+def test_bad_metrics_file(tmp_path):
+    with pytest.raises(FileFormatError, match="no metrics file"):
+        read_metrics(tmp_path)
+    (tmp_path / "metrics.jsonl").write_text("oops\n" + json.dumps({"step": 1}) + "\n")
+    with pytest.raises(FileFormatError, match="metrics.jsonl:1: not a JSON object"):
+        read_metrics(tmp_path)
+
+
+def test_plot_writes_a_png(tmp_path):
+    write(tmp_path, [1, 2, 3])
+    out = plot_run(tmp_path)
+    assert out == tmp_path / "loss.png"
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plot_run(tmp_path, tmp_path / "elsewhere" / "curves.png").stat().st_size > 1000
