@@ -49,6 +49,8 @@ _PUNCT_RE = re.compile(f"[{_PUNCT}]")
 _ASCII_WORD_RE = re.compile(r"[0-9A-Za-z]+|\S", re.ASCII)
 # Python's str.split() also splits on \x0b \x0c \x1c-\x1f \x85, which BERT's cleaning deletes instead.
 _PY_ONLY_SPACES_RE = re.compile("[\x0b\x0c\x1c-\x1f\x85]")
+# A chunk is a whitespace-free run of raw text; chunks never share a word.
+CHUNK_RE = re.compile(f"[^{_SPACES}]+")
 # U+11938 has a canonical decomposition in Python's Unicode 14 but not in tokenizers' older tables.
 _NO_DECOMPOSITION = "\U00011938"
 
@@ -136,6 +138,12 @@ class Normalizer:
         if chars:
             words.append(("".join(chars), sources))
         return words
+
+
+def split_chunks(text: str) -> list[str]:
+    """The whitespace-free runs of raw text. str.split() is C-fast but also splits where BERT's cleaning
+    deletes a character instead (\\x0b, \\x1c...), so such text takes the regex."""
+    return CHUNK_RE.findall(text) if _PY_ONLY_SPACES_RE.search(text) else text.split()
 
 
 @functools.lru_cache(maxsize=16)

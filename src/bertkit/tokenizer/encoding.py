@@ -1,0 +1,222 @@
+"""Encodings: `[CLS] A [SEP] B [SEP]` assembly, truncation, padding, tensors, and streaming a file to ids.
+
+Every rule here is Hugging Face `tokenizers`' (what transformers 5's BertTokenizer runs): segment ids 0/1 with
+the final `[SEP]` in segment 1, offsets (0, 0) for added tokens, `special_tokens_mask` 1 only for tokens the
+template or the padding added, and its three truncation strategies with the same length arithmetic.
+"""
+
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.textio import check_readable, iter_lines
+
+if TYPE_CHECKING:
+    from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+
+TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
+PADDING_STRATEGIES = ("longest", "max_length")
+
+
+@dataclass
+class Encoding:
+    """One encoded input. `offsets` are (start, end) character positions in the text each token came from
+    (the first text for segment 0, the pair for segment 1); added tokens have (0, 0)."""
+
+    ids: list[int]
+    tokens: list[str]
+    offsets: list[tuple[int, int]]
+    type_ids: list[int]
+    special_tokens_mask: list[int]
+    attention_mask: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.attention_mask:
+            self.attention_mask = [1] * len(self.ids)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def resolve_truncation(truncation: bool | str) -> str | None:
+    """The strategy name for `truncation=True/False/"longest_first"/...`, as transformers accepts it."""
+    if truncation is True:
+        return "longest_first"
+    if truncation is False or truncation is None or truncation == "do_not_truncate":
+        return None
+    if truncation not in TRUNCATION_STRATEGIES:
+        raise InvalidArgumentError(
+            f"truncation={truncation!r}: expected True, False or one of {TRUNCATION_STRATEGIES}"
+        )
+    return truncation
+
+
+def truncated_lengths(n1: int, n2: int | None, max_tokens: int, strategy: str) -> tuple[int, int | None]:
+    """How many tokens of each sequence survive so that n1 + n2 <= max_tokens (specials already subtracted).
+
+    longest_first takes from the longer sequence until both are equal, then splits the budget, giving the
+    odd token to the second: the closed form tokenizers uses (utils/truncation.rs)."""
+    total = n1 + (n2 or 0)
+    if total <= max_tokens:
+        return n1, n2
+    if strategy == "longest_first":
+        if n2 is None:
+            return max_tokens, None
+        short, long_ = min(n1, n2), max(n1, n2)
+        long_ = short if short > max_tokens else max(short, max_tokens - short)
+        if short + long_ > max_tokens:
+            short, long_ = max_tokens // 2, max_tokens // 2 + max_tokens % 2
+        return (long_, short) if n1 > n2 else (short, long_)
+    to_remove = total - max_tokens
+    if strategy == "only_second" and n2 is None:
+        raise InvalidArgumentError("truncation='only_second' needs a pair of texts")
+    target = n1 if strategy == "only_first" else n2
+    if target <= to_remove:
+        which = "first" if strategy == "only_first" else "second"
+        raise InvalidArgumentError(
+            f"truncation={strategy!r}: the {which} text has {target} tokens, it cannot lose the {to_remove} "
+            f"needed to fit max_length; use truncation='longest_first' or a larger max_length"
+        )
+    return (n1 - to_remove, n2) if strategy == "only_first" else (n1, n2 - to_remove)
+
+
+def padded_length(
+    lengths: list[int], padding: bool | str, max_length: int | None, multiple: int | None
+) -> int | None:
+    """The length every encoding is padded to, or None for no padding."""
+    if padding is False or padding is None or padding == "do_not_pad":
+        return None
+    if padding is True or padding == "longest":
+        length = max(lengths, default=0)
+    elif padding == "max_length":
+        if max_length is None:
+            raise InvalidArgumentError("padding='max_length' needs max_length")
+        length = max_length
+    else:
+        raise InvalidArgumentError(f"padding={padding!r}: expected True, False, 'longest' or 'max_length'")
+    if multiple:
+        if multiple < 0:
+            raise InvalidArgumentError(f"pad_to_multiple_of={multiple}: expected a positive integer")
+        length += -length % multiple
+    return length
+
+
+def pad(encoding: Encoding, length: int, pad_id: int, pad_token: str) -> Encoding:
+    """Right-pad to `length` (longer encodings are left as they are, as in tokenizers)."""
+    n = length - len(encoding)
+    if n <= 0:
+        return encoding
+    return Encoding(
+        ids=encoding.ids + [pad_id] * n,
+        tokens=encoding.tokens + [pad_token] * n,
+        offsets=encoding.offsets + [(0, 0)] * n,
+        type_ids=encoding.type_ids + [0] * n,
+        special_tokens_mask=encoding.special_tokens_mask + [1] * n,
+        attention_mask=encoding.attention_mask + [0] * n,
+    )
+
+
+def to_tensors(encodings: list[Encoding], return_tensors: str | None) -> dict:
+    """The model inputs of a batch: torch tensors ("pt"), numpy arrays ("np") or lists of lists (None)."""
+    batch = {
+        "input_ids": [e.ids for e in encodings],
+        "token_type_ids": [e.type_ids for e in encodings],
+        "attention_mask": [e.attention_mask for e in encodings],
+    }
+    if return_tensors is None:
+        return batch
+    if return_tensors not in ("pt", "np"):
+        raise InvalidArgumentError(f"return_tensors={return_tensors!r}: expected 'pt', 'np' or None")
+    if len({len(e) for e in encodings}) > 1:
+        raise InvalidArgumentError(
+            f"return_tensors={return_tensors!r} needs equal lengths; pass padding=True to pad the batch"
+        )
+    arrays = {k: np.array(v, dtype=np.int64).reshape(len(encodings), -1) for k, v in batch.items()}
+    if return_tensors == "np":
+        return arrays
+    import torch  # only when asked for: the tokenizer itself has no torch dependency
+
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}
+
+
+def encode_file(
+    tokenizer: "WordPieceTokenizer",
+    input_path: str | os.PathLike,
+    output_path: str | os.PathLike,
+    *,
+    errors: str = "strict",
+    batch_lines: int = 20_000,
+    show_progress: bool = True,
+) -> tuple[Path, Path]:
+    """Tokenize a UTF-8 text file of any size, one line at a time, into two .npy files.
+
+    `output_path` (e.g. ids.npy) gets every line's ids (no special tokens) back to back as int32;
+    `<stem>.offsets.npy` gets int64 line boundaries: line i is ids[offsets[i]:offsets[i + 1]]. Lines are
+    streamed in batches and ids appended to a raw file, so memory stays bounded by one batch; the .npy
+    headers are written once the totals are known. Returns both paths.
+    """
+    input_path = check_readable(input_path)
+    ids_path = Path(output_path)
+    offsets_path = ids_path.with_name(ids_path.stem + ".offsets.npy")
+    if ids_path.suffix != ".npy":
+        raise InvalidArgumentError(f"--output {ids_path}: expected a .npy file name")
+    if not ids_path.parent.is_dir():
+        raise FileFormatError(f"--output {ids_path}: directory {ids_path.parent} does not exist")
+    from tqdm.auto import tqdm
+
+    ids_raw = ids_path.with_name(ids_path.name + ".part")
+    offsets_raw = offsets_path.with_name(offsets_path.name + ".part")
+    n_ids, n_lines = 0, 0
+    with (
+        open(ids_raw, "wb") as ids_out,
+        open(offsets_raw, "wb") as offsets_out,
+        tqdm(total=input_path.stat().st_size, unit="B", unit_scale=True, disable=not show_progress) as bar,
+    ):
+        bar.set_description(f"tokenize {input_path.name}")
+        offsets_out.write(np.zeros(1, dtype=np.int64).tobytes())
+        for lines in _batches(iter_lines(input_path, errors=errors), batch_lines):
+            ids = tokenizer.tokenize_to_ids(lines)
+            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
+            flat = np.fromiter((i for line in ids for i in line), dtype=np.int32, count=int(lengths.sum()))
+            ids_out.write(flat.tobytes())
+            offsets_out.write((np.cumsum(lengths) + n_ids).tobytes())
+            n_ids += len(flat)
+            n_lines += len(lines)
+            bar.update(sum(len(line.encode("utf-8")) + 1 for line in lines))
+    _raw_to_npy(ids_raw, ids_path, np.int32, n_ids)
+    _raw_to_npy(offsets_raw, offsets_path, np.int64, n_lines + 1)
+    return ids_path, offsets_path
+
+
+def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _raw_to_npy(raw: Path, path: Path, dtype: type, count: int) -> None:
+    """Prefix a raw array file with a .npy header, streaming, then replace `path` in one rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as out, open(raw, "rb") as src:
+        np.lib.format.write_array_header_1_0(
+            out,
+            {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                "fortran_order": False,
+                "shape": (count,),
+            },
+        )
+        while block := src.read(1 << 24):
+            out.write(block)
+    os.replace(tmp, path)
+    raw.unlink()

@@ -1,0 +1,489 @@
+"""Greedy longest-match-first WordPiece and the tokenizer object users hold.
+
+Speed comes from caching, not from clever code: real text is Zipfian, so almost every whitespace-delimited
+chunk ("world,") has been seen before and costs one dict lookup. A chunk seen for the first time is cut into
+raw pieces (normalize.py), each piece cached too (so a Chinese line costs one lookup per character), and only a
+piece seen for the first time runs normalisation and WordPiece. Large batches are split over worker processes.
+"""
+
+import hashlib
+import json
+import multiprocessing
+import os
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.tokenizer.encoding import (
+    Encoding,
+    pad,
+    padded_length,
+    resolve_truncation,
+    to_tensors,
+    truncated_lengths,
+)
+from bertkit.tokenizer.normalize import CHUNK_RE, Normalizer, split_chunks
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+CONTINUATION = "##"
+# Hugging Face's limit (Google's is 200): a longer word becomes one [UNK].
+MAX_WORD_CHARS = 100
+# Caches are dropped when they reach this many entries, so streaming a huge corpus stays bounded in memory.
+CACHE_LIMIT = 1_000_000
+# Batches smaller than this are not worth forking workers for.
+PARALLEL_MIN_TEXTS = 20_000
+# The decoder's clean-up of tokenizers' WordPiece decoder, applied to each token with its leading space.
+_DECODE_CLEANUP = (
+    (" .", "."),
+    (" ?", "?"),
+    (" !", "!"),
+    (" ,", ","),
+    (" ' ", "'"),
+    (" n't", "n't"),
+    (" 'm", "'m"),
+    (" do not", " don't"),
+    (" 's", "'s"),
+    (" 've", "'ve"),
+    (" 're", "'re"),
+)
+
+Piece = tuple[list[int], list[tuple[int, int]]]  # ids, offsets relative to the piece
+
+
+def load_vocab(path: str | os.PathLike) -> list[str]:
+    """The tokens of a vocab.txt, one per line; trailing whitespace is dropped, as tokenizers does."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileFormatError(f"{path}: no such vocabulary file (expected a vocab.txt, one token per line)")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise FileFormatError(f"{path}: not valid UTF-8 at byte offset {err.start}") from None
+    except OSError as err:
+        raise FileFormatError(f"{path}: cannot be read ({err.strerror})") from None
+    return [line.rstrip() for line in text.splitlines()] if text else []
+
+
+class WordPieceTokenizer:
+    """BERT's tokenizer, token for token and offset for offset what Hugging Face's fast BertTokenizer gives.
+
+    `vocab` is a vocab.txt path or a list of tokens (the id is the position). `strip_accents=None` strips
+    accents exactly when lowercasing; `split_chinese` makes every CJK ideograph a word of its own.
+    """
+
+    def __init__(
+        self,
+        vocab: str | os.PathLike | Sequence[str],
+        lowercase: bool = True,
+        strip_accents: bool | None = None,
+        split_chinese: bool = True,
+    ):
+        if isinstance(vocab, str | os.PathLike):
+            tokens, source = load_vocab(vocab), str(vocab)
+        else:
+            tokens, source = list(vocab), "the vocabulary list"
+        missing = [t for t in SPECIAL_TOKENS if t not in tokens]
+        if missing:
+            error = FileFormatError if source != "the vocabulary list" else InvalidArgumentError
+            raise error(
+                f"{source}: missing special token(s) {', '.join(missing)}; a BERT vocabulary needs all of "
+                f"{', '.join(SPECIAL_TOKENS)}"
+            )
+        self.ids_to_tokens: list[str] = tokens
+        self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
+        self.normalizer = Normalizer(lowercase, strip_accents, split_chinese)
+        self.pad_token_id, self.unk_token_id, self.cls_token_id, self.sep_token_id, self.mask_token_id = (
+            self.vocab[t] for t in SPECIAL_TOKENS
+        )
+        self._special_ids = {t: self.vocab[t] for t in SPECIAL_TOKENS}
+        # Hugging Face matches special tokens in the raw text, even inside words, longest first.
+        self._special_re = re.compile("|".join(map(re.escape, sorted(SPECIAL_TOKENS, key=len, reverse=True))))
+        self._special_initials = {t[0] for t in SPECIAL_TOKENS}
+        self._max_token_chars = max(map(len, tokens))
+        self._pieces: dict[str, Piece] = {}
+        self._chunk_ids: dict[str, list[int]] = {}
+        self._chunk_pieces: dict[str, Piece] = {}
+
+    # ----- construction and files
+
+    @property
+    def lowercase(self) -> bool:
+        return self.normalizer.lowercase
+
+    @property
+    def strip_accents(self) -> bool | None:
+        return self.normalizer.strip_accents
+
+    @property
+    def split_chinese(self) -> bool:
+        return self.normalizer.split_chinese
+
+    @classmethod
+    def from_pretrained(cls, path: str | os.PathLike) -> "WordPieceTokenizer":
+        """A directory with vocab.txt (and tokenizer_config.json, whose do_lower_case, strip_accents and
+        tokenize_chinese_chars are honoured, if present), or a vocab.txt itself."""
+        path = Path(path)
+        if not path.exists():
+            raise FileFormatError(
+                f"{path}: no such file or directory (expected a tokenizer directory or vocab.txt)"
+            )
+        if path.is_file():
+            return cls(path)
+        config_path = path / "tokenizer_config.json"
+        config = {}
+        if config_path.is_file():
+            try:
+                config = json.loads(config_path.read_text(encoding="utf-8"))
+            except (UnicodeDecodeError, json.JSONDecodeError) as err:
+                raise FileFormatError(f"{config_path}: not valid JSON ({err})") from None
+        return cls(
+            path / "vocab.txt",
+            lowercase=config.get("do_lower_case", True),
+            strip_accents=config.get("strip_accents"),
+            split_chinese=config.get("tokenize_chinese_chars", True),
+        )
+
+    @classmethod
+    def train(
+        cls,
+        files_or_iterator: str | os.PathLike | Iterable[str | os.PathLike] | Iterator[str],
+        vocab_size: int = 30000,
+        lowercase: bool = True,
+        min_frequency: int = 2,
+        strip_accents: bool | None = None,
+        split_chinese: bool = True,
+        show_progress: bool = True,
+    ) -> "WordPieceTokenizer":
+        """Learn a vocabulary from text files or an iterator of strings (see learn.py) and return its tokenizer."""
+        from bertkit.tokenizer.learn import learn_vocab
+
+        vocab = learn_vocab(
+            files_or_iterator,
+            vocab_size,
+            lowercase=lowercase,
+            min_frequency=min_frequency,
+            strip_accents=strip_accents,
+            split_chinese=split_chinese,
+            show_progress=show_progress,
+        )
+        return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, split_chinese=split_chinese)
+
+    def save_pretrained(self, directory: str | os.PathLike) -> Path:
+        """Write vocab.txt and tokenizer_config.json, the files Hugging Face's BertTokenizer loads."""
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        bad = [t for t in self.ids_to_tokens if t != t.rstrip() or "\n" in t or "\r" in t]
+        if bad:
+            raise InvalidArgumentError(
+                f"tokens {bad[:3]!r} cannot be written to vocab.txt (line breaks/trailing spaces)"
+            )
+        (directory / "vocab.txt").write_text("".join(t + "\n" for t in self.ids_to_tokens), encoding="utf-8")
+        config = {
+            "tokenizer_class": "BertTokenizer",
+            "do_lower_case": self.lowercase,
+            "strip_accents": self.strip_accents,
+            "tokenize_chinese_chars": self.split_chinese,
+            "unk_token": "[UNK]",
+            "sep_token": "[SEP]",
+            "pad_token": "[PAD]",
+            "cls_token": "[CLS]",
+            "mask_token": "[MASK]",
+        }
+        (directory / "tokenizer_config.json").write_text(
+            json.dumps(config, indent=2) + "\n", encoding="utf-8"
+        )
+        return directory
+
+    def fingerprint(self) -> str:
+        """A short hash of everything that decides the ids: vocabulary and normalisation settings."""
+        state = [self.ids_to_tokens, self.lowercase, self.strip_accents, self.split_chinese, MAX_WORD_CHARS]
+        return hashlib.sha256(json.dumps(state, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
+
+    def __len__(self) -> int:
+        return len(self.ids_to_tokens)
+
+    def __repr__(self) -> str:
+        return (
+            f"WordPieceTokenizer(vocab_size={len(self)}, lowercase={self.lowercase}, "
+            f"strip_accents={self.strip_accents}, split_chinese={self.split_chinese})"
+        )
+
+    def convert_tokens_to_ids(self, tokens: Iterable[str]) -> list[int]:
+        """Ids of tokens; a token not in the vocabulary maps to [UNK]'s id."""
+        return [self.vocab.get(t, self.unk_token_id) for t in tokens]
+
+    def convert_ids_to_tokens(self, ids: Iterable[int]) -> list[str]:
+        tokens = self.ids_to_tokens
+        try:
+            return [tokens[i] for i in _as_list(ids)]
+        except (IndexError, TypeError):
+            raise InvalidArgumentError(
+                f"ids must be integers in [0, {len(tokens)}), got {list(ids)[:20]}"
+            ) from None
+
+    # ----- WordPiece proper
+
+    def _wordpiece(self, word: str) -> list[tuple[int, int, int]]:
+        """(id, start, end) of each sub-token of a normalised word: greedy longest match first, `##` inside."""
+        n = len(word)
+        if n > MAX_WORD_CHARS:
+            return [(self.unk_token_id, 0, n)]
+        vocab, out, start = self.vocab, [], 0
+        while start < n:
+            for end in range(min(n, start + self._max_token_chars), start, -1):
+                token_id = vocab.get(word[start:end] if start == 0 else CONTINUATION + word[start:end])
+                if token_id is not None:
+                    break
+            else:
+                return [(self.unk_token_id, 0, n)]
+            out.append((token_id, start, end))
+            start = end
+        return out
+
+    def _piece(self, piece: str) -> Piece:
+        """Ids and offsets (relative to the piece) of a raw piece, computed once and cached."""
+        ids: list[int] = []
+        offsets: list[tuple[int, int]] = []
+        for word, sources in self.normalizer.aligned_words(piece):
+            for token_id, start, end in self._wordpiece(word):
+                ids.append(token_id)
+                offsets.append((sources[start], sources[end - 1] + 1))
+        if len(self._pieces) >= CACHE_LIMIT:
+            self._pieces.clear()
+        self._pieces[piece] = ids, offsets
+        return ids, offsets
+
+    def _chunk(self, chunk: str) -> Piece:
+        """Ids and offsets of a whitespace-free run of raw text."""
+        ids: list[int] = []
+        offsets: list[tuple[int, int]] = []
+        pieces = self._pieces
+        for m in self.normalizer.raw_pieces.finditer(chunk):
+            piece_ids, piece_offsets = pieces.get(m.group()) or self._piece(m.group())
+            ids += piece_ids
+            base = m.start()
+            offsets += [(base + s, base + e) for s, e in piece_offsets] if base else piece_offsets
+        if len(self._chunk_pieces) >= CACHE_LIMIT:
+            self._chunk_pieces.clear()
+        self._chunk_pieces[chunk] = ids, offsets
+        return ids, offsets
+
+    def _chunk_to_ids(self, chunk: str) -> list[int]:
+        """Ids of a whitespace-free run of raw text, without offsets: the hot path of tokenize_to_ids."""
+        pieces = self._pieces
+        ids: list[int] = []
+        for piece in self.normalizer.raw_pieces.findall(chunk):
+            entry = pieces.get(piece)
+            ids += entry[0] if entry is not None else self._piece(piece)[0]
+        if len(self._chunk_ids) >= CACHE_LIMIT:
+            self._chunk_ids.clear()
+        self._chunk_ids[chunk] = ids
+        return ids
+
+    # ----- text to ids
+
+    def _segments(self, text: str) -> Iterator[tuple[int, str | int]]:
+        """(start, text) for ordinary stretches and (start, id) for special tokens written in the text."""
+        if not any(c in text for c in self._special_initials):
+            yield 0, text
+            return
+        pos = 0
+        for m in self._special_re.finditer(text):
+            if m.start() > pos:
+                yield pos, text[pos : m.start()]
+            yield m.start(), self._special_ids[m.group()]
+            pos = m.end()
+        if pos < len(text):
+            yield pos, text[pos:]
+
+    def _text_ids(self, text: str) -> list[int]:
+        out: list[int] = []
+        cache = self._chunk_ids
+        for _, segment in self._segments(text):
+            if isinstance(segment, int):
+                out.append(segment)
+                continue
+            for chunk in split_chunks(segment):
+                ids = cache.get(chunk)
+                out += ids if ids is not None else self._chunk_to_ids(chunk)
+        return out
+
+    def _text_encoding(self, text: str) -> Piece:
+        """Ids and character offsets into `text` of its tokens, special tokens written in it included."""
+        ids: list[int] = []
+        offsets: list[tuple[int, int]] = []
+        cache = self._chunk_pieces
+        for start, segment in self._segments(text):
+            if isinstance(segment, int):
+                ids.append(segment)
+                offsets.append((start, start + len(self.ids_to_tokens[segment])))
+                continue
+            for m in CHUNK_RE.finditer(segment):
+                chunk_ids, chunk_offsets = cache.get(m.group()) or self._chunk(m.group())
+                ids += chunk_ids
+                base = start + m.start()
+                offsets += [(base + s, base + e) for s, e in chunk_offsets]
+        return ids, offsets
+
+    def tokenize(self, text: str) -> list[str]:
+        """The WordPiece tokens of `text`, without [CLS]/[SEP]."""
+        tokens = self.ids_to_tokens
+        return [tokens[i] for i in self._text_ids(text)]
+
+    def tokenize_to_ids(self, texts: Sequence[str], num_workers: int | None = None) -> list[list[int]]:
+        """Ids of each text, no special tokens, no offsets: the fastest path, for corpora.
+
+        Batches of at least PARALLEL_MIN_TEXTS texts are shared over `num_workers` forked processes (default:
+        the CPUs this process may use)."""
+        if isinstance(texts, str):
+            raise InvalidArgumentError("tokenize_to_ids takes a list of texts; wrap a single text in a list")
+        if num_workers is None:
+            num_workers = (
+                len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+            )
+        if (
+            num_workers > 1
+            and len(texts) >= PARALLEL_MIN_TEXTS
+            and not multiprocessing.current_process().daemon
+        ):
+            return _parallel_ids(self, texts, num_workers)
+        text_ids = self._text_ids
+        return [text_ids(t) for t in texts]
+
+    # ----- encodings
+
+    def encode(
+        self,
+        text: str,
+        pair: str | None = None,
+        max_length: int | None = None,
+        truncation: bool | str = False,
+        add_special_tokens: bool = True,
+    ) -> Encoding:
+        """`[CLS] text [SEP]` or `[CLS] text [SEP] pair [SEP]` with segment ids, offsets and masks."""
+        for name, value in (("text", text), ("pair", pair)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}")
+        first = self._text_encoding(text)
+        second = self._text_encoding(pair) if pair is not None else None
+        strategy = resolve_truncation(truncation)
+        if strategy is not None:
+            if max_length is None:
+                raise InvalidArgumentError(f"truncation={truncation!r} needs max_length")
+            n_special = (2 if pair is None else 3) if add_special_tokens else 0
+            if max_length < n_special:
+                raise InvalidArgumentError(
+                    f"max_length={max_length} is smaller than the {n_special} special tokens "
+                    f"{'[CLS] [SEP]' if pair is None else '[CLS] [SEP] [SEP]'} need"
+                )
+            n1, n2 = truncated_lengths(
+                len(first[0]), second and len(second[0]), max_length - n_special, strategy
+            )
+            first = first[0][:n1], first[1][:n1]
+            if second is not None:
+                second = second[0][:n2], second[1][:n2]
+        return self._assemble(first, second, add_special_tokens)
+
+    def _assemble(self, first: Piece, second: Piece | None, add_special_tokens: bool) -> Encoding:
+        cls, sep = ([self.cls_token_id], [self.sep_token_id]) if add_special_tokens else ([], [])
+        edge = [(0, 0)] if add_special_tokens else []
+        ids = cls + first[0] + sep
+        offsets = edge + first[1] + edge
+        special = [1] * len(cls) + [0] * len(first[0]) + [1] * len(sep)
+        type_ids = [0] * len(ids)
+        if second is not None:
+            ids += second[0] + sep
+            offsets += second[1] + edge
+            special += [0] * len(second[0]) + [1] * len(sep)
+            type_ids += [1] * (len(second[0]) + len(sep))
+        tokens = self.ids_to_tokens
+        return Encoding(ids, [tokens[i] for i in ids], offsets, type_ids, special)
+
+    def encode_batch(
+        self,
+        texts: Sequence[str] | Sequence[tuple[str, str]],
+        max_length: int | None = None,
+        truncation: bool | str = False,
+        add_special_tokens: bool = True,
+    ) -> list[Encoding]:
+        """encode() of each text, or of each (text, pair) tuple."""
+        if isinstance(texts, str):
+            raise InvalidArgumentError("encode_batch takes a list of texts; use encode() for a single text")
+        return [
+            self.encode(
+                *t, max_length=max_length, truncation=truncation, add_special_tokens=add_special_tokens
+            )
+            if isinstance(t, tuple | list)
+            else self.encode(
+                t, max_length=max_length, truncation=truncation, add_special_tokens=add_special_tokens
+            )
+            for t in texts
+        ]
+
+    def __call__(
+        self,
+        texts: str | Sequence[str],
+        pairs: str | Sequence[str] | None = None,
+        padding: bool | str = True,
+        max_length: int | None = None,
+        truncation: bool | str = False,
+        pad_to_multiple_of: int | None = None,
+        return_tensors: str | None = "pt",
+        add_special_tokens: bool = True,
+    ) -> dict:
+        """A model-ready batch: input_ids, token_type_ids, attention_mask (padded with [PAD] on the right)."""
+        if isinstance(texts, str):
+            texts = [texts]
+            pairs = [pairs] if isinstance(pairs, str) else pairs
+        if pairs is not None and len(pairs) != len(texts):
+            raise InvalidArgumentError(f"pairs has {len(pairs)} texts but texts has {len(texts)}")
+        items = list(zip(texts, pairs, strict=True)) if pairs is not None else list(texts)
+        encodings = self.encode_batch(items, max_length, truncation, add_special_tokens)
+        length = padded_length([len(e) for e in encodings], padding, max_length, pad_to_multiple_of)
+        if length is not None:
+            encodings = [pad(e, length, self.pad_token_id, "[PAD]") for e in encodings]
+        return to_tensors(encodings, return_tensors)
+
+    # ----- ids to text
+
+    def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
+        """Text from ids as Hugging Face's WordPiece decoder writes it: `##` pieces glued to the previous
+        token, other tokens space-separated, spaces before . , ! ? and English contractions removed."""
+        tokens = self.convert_ids_to_tokens(ids)
+        if skip_special_tokens:
+            tokens = [t for t in tokens if t not in self._special_ids]
+        out = []
+        for i, token in enumerate(tokens):
+            if i:
+                token = token[len(CONTINUATION) :] if token.startswith(CONTINUATION) else " " + token
+            for dirty, clean in _DECODE_CLEANUP:
+                token = token.replace(dirty, clean)
+            out.append(token)
+        return "".join(out)
+
+
+def _as_list(ids: Iterable[int]) -> list[int]:
+    """Accept lists, tuples, numpy arrays and torch tensors of ids."""
+    return ids.tolist() if hasattr(ids, "tolist") else list(ids)
+
+
+# The batch a forked worker reads: set just before forking, so texts are inherited, not pickled.
+_FORK_STATE: tuple[WordPieceTokenizer, Sequence[str]] | None = None
+
+
+def _ids_of_range(bounds: tuple[int, int]) -> list[list[int]]:
+    tokenizer, texts = _FORK_STATE
+    return [tokenizer._text_ids(t) for t in texts[bounds[0] : bounds[1]]]
+
+
+def _parallel_ids(tokenizer: WordPieceTokenizer, texts: Sequence[str], num_workers: int) -> list[list[int]]:
+    global _FORK_STATE
+    step = -(-len(texts) // (num_workers * 4))
+    bounds = [(i, min(i + step, len(texts))) for i in range(0, len(texts), step)]
+    _FORK_STATE = tokenizer, texts
+    try:
+        with multiprocessing.get_context("fork").Pool(num_workers) as pool:
+            return [ids for part in pool.imap(_ids_of_range, bounds) for ids in part]
+    finally:
+        _FORK_STATE = None
