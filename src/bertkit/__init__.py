@@ -13,6 +13,7 @@ from bertkit.model import (
     BertModel,
     BertOutput,
 )
+from bertkit.tokenizer import WordPieceTokenizer
 
 __all__ = [
     "BertConfig",
@@ -30,4 +31,5 @@ __all__ = [
     "FileFormatError",
     "InvalidArgumentError",
     "TrainingError",
+    "WordPieceTokenizer",
 ]
