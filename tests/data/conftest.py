@@ -51,3 +51,11 @@ def _documents_tokens(data_dir: pathlib.Path) -> list[tuple[np.ndarray, bool]]:
 @pytest.fixture(scope="session")
 def documents_tokens():
     return _documents_tokens
+
+
+@pytest.fixture(scope="session")
+def tang_dir(tmp_path_factory, tokenizer_dir) -> pathlib.Path:
+    """The Tang poems alone: few instances per epoch, so tests cross epoch boundaries quickly."""
+    out = tmp_path_factory.mktemp("tang")
+    prepare_corpus(CORPUS[:1], tokenizer_dir, out, heldout_fraction=0.0, workers=0, show_progress=False)
+    return out

@@ -1,0 +1,319 @@
+"""Batches of masked NSP pairs from prepared shards: endless, fresh every epoch, resumable, split across ranks.
+
+An epoch is one pass over the split's documents. Its instances are planned (`plan_instances`) and shuffled
+with a generator seeded by (seed, epoch) alone, so every rank computes the same epoch plan; global batch k of
+the epoch is instances [k*B*W, (k+1)*B*W) of it (B = batch_size, W = world_size), and rank r takes the
+r-th B of them, so ranks see disjoint instances. Each instance is truncated and masked with a generator
+seeded by (seed, epoch, its position in the plan): the same instance gets the same mask on any rank and in
+any worker, and a new mask in the next epoch (dynamic masking). Together this makes a batch a pure function
+of (seed, epoch, batch index, rank, world_size), so resuming needs only (epoch, batch index), and the global
+batch is the same for every world_size that keeps B*W fixed.
+
+Batches are made in background processes by a torch DataLoader (`num_workers`; 0 makes them in the caller's
+thread), a few batches ahead of the training loop.
+"""
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+from bertkit.data.instances import (
+    A_END,
+    A_START,
+    B_END,
+    B_START,
+    IS_RANDOM_NEXT,
+    SPECIAL_TOKENS_PER_PAIR,
+    plan_instances,
+    truncate_seq_pair,
+)
+from bertkit.data.masking import MaskingConfig, mask_tokens
+from bertkit.data.shards import Manifest, read_shard
+from bertkit.errors import InvalidArgumentError, TrainingError
+from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+
+SPLITS = ("train", "heldout")
+_PLAN_STREAM, _INSTANCE_STREAM = 0, 1  # keeps the plan's and the instances' random streams apart
+
+
+class SplitIndex:
+    """One split's documents across all shards, numbered as one corpus: sentence lengths and where their
+    tokens live. Token arrays are opened (memory-mapped) lazily, so the index pickles cheaply to workers."""
+
+    def __init__(self, data_dir: Path, manifest: Manifest, split: str) -> None:
+        self.data_dir, self.manifest = data_dir, manifest
+        lengths, token_starts, shard_ids, doc_sizes = [], [], [], []
+        for shard_id, info in enumerate(manifest.shards):
+            shard = read_shard(data_dir, info)
+            sentences, documents = np.asarray(shard.sentences), np.asarray(shard.documents)
+            wanted = np.asarray(shard.heldout) == (split == "heldout")
+            sizes = np.diff(documents)[wanted]
+            # Sentence numbers of the wanted documents, in order.
+            first = np.repeat(documents[:-1][wanted], sizes)
+            within = np.arange(len(first)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+            picked = first + within
+            lengths.append(sentences[picked + 1] - sentences[picked])
+            token_starts.append(sentences[picked])
+            shard_ids.append(np.full(len(picked), shard_id, dtype=np.int32))
+            doc_sizes.append(sizes)
+        self.sentence_lengths = np.concatenate(lengths) if lengths else np.zeros(0, np.int64)
+        self.token_starts = np.concatenate(token_starts) if token_starts else np.zeros(0, np.int64)
+        self.shard_ids = np.concatenate(shard_ids) if shard_ids else np.zeros(0, np.int32)
+        sizes = np.concatenate(doc_sizes) if doc_sizes else np.zeros(0, np.int64)
+        self.document_offsets = np.concatenate(([0], np.cumsum(sizes)))
+        self._tokens: list[np.ndarray] | None = None
+
+    @property
+    def num_documents(self) -> int:
+        return len(self.document_offsets) - 1
+
+    def tokens(self, start: int, end: int) -> np.ndarray:
+        """Token ids of sentences [start, end), which lie in one document and so in one shard."""
+        if self._tokens is None:
+            self._tokens = [read_shard(self.data_dir, info).tokens for info in self.manifest.shards]
+        first = self.token_starts[start]
+        last = self.token_starts[end - 1] + self.sentence_lengths[end - 1]
+        return np.asarray(self._tokens[self.shard_ids[start]][first:last], dtype=np.int64)
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_tokens": None}
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """How instances become batches; everything a worker needs besides the index."""
+
+    max_seq_length: int
+    batch_size: int
+    short_seq_prob: float
+    seed: int
+    rank: int
+    world_size: int
+    cls_token_id: int
+    sep_token_id: int
+    pad_token_id: int
+    masking: MaskingConfig
+    continuation: np.ndarray | None  # per vocabulary id: is a `##` piece (whole-word masking), or None
+
+
+class BatchMaker:
+    """Makes batch (epoch, index) of one rank; keeps the plan of the last epoch it was asked about."""
+
+    def __init__(self, index: SplitIndex, spec: BatchSpec) -> None:
+        self.index, self.spec = index, spec
+        self._plans: dict[int, np.ndarray] = {}
+        self._counts: dict[int, int] = {}
+
+    def plan(self, epoch: int) -> np.ndarray:
+        """The epoch's instances, shuffled: the same on every rank."""
+        if epoch not in self._plans:
+            rng = np.random.default_rng([self.spec.seed, epoch, _PLAN_STREAM])
+            plan = plan_instances(
+                self.index.sentence_lengths, self.index.document_offsets,
+                self.spec.max_seq_length, self.spec.short_seq_prob, rng,
+            )
+            # Two epochs are live at a boundary: the loop finishing one while the prefetcher starts the next.
+            for old in sorted(self._plans)[:-1]:
+                del self._plans[old]
+            self._plans[epoch] = plan[rng.permutation(len(plan))]
+            self._counts[epoch] = len(plan)
+        return self._plans[epoch]
+
+    def batches_in_epoch(self, epoch: int, partial: bool = False) -> int:
+        """Full global batches in the epoch (with `partial`, counting a last incomplete one too)."""
+        global_batch = self.spec.batch_size * self.spec.world_size
+        n = self._counts[epoch] if epoch in self._counts else len(self.plan(epoch))
+        return -(-n // global_batch) if partial else n // global_batch
+
+    def batch(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
+        s = self.spec
+        plan = self.plan(epoch)
+        first = (index * s.world_size + s.rank) * s.batch_size
+        rows = range(first, min(first + s.batch_size, len(plan)))
+        arrays = [self.instance(plan[p], np.random.default_rng([s.seed, epoch, _INSTANCE_STREAM, p])) for p in rows]
+        batch = {name: torch.from_numpy(np.stack([a[i] for a in arrays])) for i, name in enumerate(_FIELDS)}
+        batch["next_sentence_label"] = torch.from_numpy(plan[rows.start : rows.stop, IS_RANDOM_NEXT].copy())
+        return batch
+
+    def instance(self, row: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+        """(input_ids, token_type_ids, attention_mask, labels) of one planned instance, padded."""
+        s = self.spec
+        a = self.index.tokens(row[A_START], row[A_END])
+        b = self.index.tokens(row[B_START], row[B_END])
+        a, b = truncate_seq_pair(a, b, s.max_seq_length - SPECIAL_TOKENS_PER_PAIR, rng)
+        n = len(a) + len(b) + SPECIAL_TOKENS_PER_PAIR
+        ids = np.full(s.max_seq_length, s.pad_token_id, dtype=np.int64)
+        ids[0], ids[1 + len(a)], ids[n - 1] = s.cls_token_id, s.sep_token_id, s.sep_token_id
+        ids[1 : 1 + len(a)] = a
+        ids[2 + len(a) : n - 1] = b
+        token_type_ids = np.zeros(s.max_seq_length, dtype=np.int64)
+        token_type_ids[2 + len(a) : n] = 1
+        attention_mask = np.zeros(s.max_seq_length, dtype=np.int64)
+        attention_mask[:n] = 1
+        maskable = np.zeros(s.max_seq_length, dtype=bool)
+        maskable[1 : 1 + len(a)] = True
+        maskable[2 + len(a) : n - 1] = True
+        continuation = None if s.continuation is None else s.continuation[ids]
+        input_ids, labels = mask_tokens(ids, maskable, s.masking, rng, continuation)
+        return input_ids, token_type_ids, attention_mask, labels
+
+
+_FIELDS = ("input_ids", "token_type_ids", "attention_mask", "labels")
+
+
+class _Batches(Dataset):
+    """Batch (epoch, index) for a DataLoader running with batch_size=None."""
+
+    def __init__(self, maker: BatchMaker) -> None:
+        self.maker = maker
+
+    def __getitem__(self, key: tuple[int, int]) -> dict[str, torch.Tensor]:
+        return self.maker.batch(*key)
+
+
+class _Positions(Sampler):
+    """(epoch, index) from a start position: forever, or through the end of one epoch."""
+
+    def __init__(self, maker: BatchMaker, epoch: int, index: int, single_epoch: bool = False) -> None:
+        self.maker, self.epoch, self.index, self.single_epoch = maker, epoch, index, single_epoch
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        epoch, index = self.epoch, self.index
+        while True:
+            for i in range(index, self.maker.batches_in_epoch(epoch, partial=self.single_epoch)):
+                yield epoch, i
+            if self.single_epoch:
+                return
+            epoch, index = epoch + 1, 0
+
+
+class PretrainingData:
+    """Iterating yields batches (dicts of torch tensors): input_ids, token_type_ids, attention_mask,
+    labels (-100 where nothing is predicted) and next_sentence_label (0: B follows A, 1: B is random).
+
+    The iteration is endless (epoch after epoch) and starts at the position `state_dict()` describes;
+    `load_state_dict()` of a saved position makes the next batches exactly those that followed it.
+    """
+
+    def __init__(
+        self,
+        data_dir: str | Path,
+        tokenizer: WordPieceTokenizer | str | Path,
+        *,
+        max_seq_length: int = 128,
+        batch_size: int = 32,
+        mlm_probability: float = 0.15,
+        max_predictions_per_seq: int = 20,
+        short_seq_prob: float = 0.1,
+        whole_word_mask: bool = False,
+        split: str = "train",
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        num_workers: int = 1,
+    ) -> None:
+        _check_arguments(
+            max_seq_length, batch_size, mlm_probability, max_predictions_per_seq, short_seq_prob, split,
+            rank, world_size, num_workers,
+        )
+        if not isinstance(tokenizer, WordPieceTokenizer):
+            tokenizer = WordPieceTokenizer.from_pretrained(tokenizer)
+        data_dir = Path(data_dir)
+        manifest = Manifest.load(data_dir)
+        check_tokenizer(manifest, tokenizer, data_dir)
+        index = SplitIndex(data_dir, manifest, split)
+        if index.num_documents == 0:
+            raise TrainingError(
+                f"{data_dir}: the {split} split has no documents"
+                + (" (prepare the data with a --heldout-fraction above 0)" if split == "heldout" else "")
+            )
+        specials = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id,
+                    tokenizer.mask_token_id, tokenizer.unk_token_id]
+        masking = MaskingConfig(
+            mask_token_id=tokenizer.mask_token_id,
+            random_token_ids=np.setdiff1d(np.arange(len(tokenizer)), specials),
+            mlm_probability=mlm_probability,
+            max_predictions=max_predictions_per_seq,
+        )
+        continuation = None
+        if whole_word_mask:
+            continuation = np.array([t.startswith("##") for t in tokenizer.ids_to_tokens], dtype=bool)
+        spec = BatchSpec(
+            max_seq_length=max_seq_length, batch_size=batch_size, short_seq_prob=short_seq_prob, seed=seed,
+            rank=rank, world_size=world_size, cls_token_id=tokenizer.cls_token_id,
+            sep_token_id=tokenizer.sep_token_id, pad_token_id=tokenizer.pad_token_id, masking=masking,
+            continuation=continuation,
+        )
+        self.maker = BatchMaker(index, spec)
+        self.split, self.num_workers = split, num_workers
+        self.epoch, self.batch_index = 0, 0
+        if self.maker.batches_in_epoch(0) == 0:
+            raise TrainingError(
+                f"{data_dir}: the {split} split makes {len(self.maker.plan(0))} instances per epoch, fewer than "
+                f"one global batch (batch_size {batch_size} x world_size {world_size}); use a smaller batch "
+                "or more text"
+            )
+
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        for batch in self._loader(_Positions(self.maker, self.epoch, self.batch_index)):
+            self.batch_index += 1
+            if self.batch_index >= self.maker.batches_in_epoch(self.epoch):
+                self.epoch, self.batch_index = self.epoch + 1, 0
+            yield batch
+
+    def one_epoch(self, epoch: int = 0) -> Iterator[dict[str, torch.Tensor]]:
+        """One epoch's batches, the last possibly smaller, without moving the position: a fixed
+        evaluation set for the held-out split."""
+        for batch in self._loader(_Positions(self.maker, epoch, 0, single_epoch=True)):
+            if len(batch["input_ids"]):
+                yield batch
+
+    def _loader(self, positions: _Positions) -> DataLoader:
+        return DataLoader(
+            _Batches(self.maker), sampler=positions, batch_size=None, num_workers=self.num_workers,
+            prefetch_factor=4 if self.num_workers else None,
+        )
+
+    def batches_in_epoch(self, epoch: int = 0) -> int:
+        return self.maker.batches_in_epoch(epoch)
+
+    def state_dict(self) -> dict[str, int]:
+        """The position of the next batch; all ranks are at the same position."""
+        return {"epoch": self.epoch, "batch_index": self.batch_index}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        self.epoch, self.batch_index = int(state["epoch"]), int(state["batch_index"])
+
+
+def check_tokenizer(manifest: Manifest, tokenizer: WordPieceTokenizer, data_dir: Path) -> None:
+    """Prepared ids mean nothing under another vocabulary: refuse a tokenizer other than the data's."""
+    fingerprint = tokenizer.fingerprint()
+    if fingerprint != manifest.tokenizer_fingerprint:
+        raise TrainingError(
+            f"{data_dir}: prepared with tokenizer {manifest.tokenizer_fingerprint}, but the tokenizer given is "
+            f"{fingerprint}; pass the tokenizer the data was prepared with, or re-run `bertkit prepare` "
+            "with this one"
+        )
+
+
+def _check_arguments(
+    max_seq_length: int, batch_size: int, mlm_probability: float, max_predictions_per_seq: int,
+    short_seq_prob: float, split: str, rank: int, world_size: int, num_workers: int,
+) -> None:
+    checks = [
+        (max_seq_length >= SPECIAL_TOKENS_PER_PAIR + 2, f"max_seq_length={max_seq_length}: must be at least 5"),
+        (batch_size >= 1, f"batch_size={batch_size}: must be at least 1"),
+        (0.0 < mlm_probability < 1.0, f"mlm_probability={mlm_probability}: expected a number in (0, 1)"),
+        (max_predictions_per_seq >= 1, f"max_predictions_per_seq={max_predictions_per_seq}: must be at least 1"),
+        (0.0 <= short_seq_prob <= 1.0, f"short_seq_prob={short_seq_prob}: expected a number in [0, 1]"),
+        (split in SPLITS, f"split={split!r}: expected one of {', '.join(SPLITS)}"),
+        (world_size >= 1 and 0 <= rank < world_size, f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size"),
+        (num_workers >= 0, f"num_workers={num_workers}: expected 0 or more"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise InvalidArgumentError(message)
