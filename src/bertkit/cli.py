@@ -70,8 +70,30 @@ def _prepare(args: argparse.Namespace) -> None:
     print(f"{args.out}: {manifest.summary()}")
 
 
+def _add_train_tokenizer(sub) -> None:
+    p = sub.add_parser("train-tokenizer", help="learn a WordPiece vocabulary from text files",
+                       description="Counts BERT's words in UTF-8 text files and merges frequent pieces into a "
+                       "WordPiece vocabulary (see docs/tokenizer_training.md); writes vocab.txt and "
+                       "tokenizer_config.json, which bertkit and transformers' BertTokenizer load.")
+    p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="UTF-8 text files")
+    p.add_argument("--vocab-size", type=int, default=30000, metavar="N", help="at most N tokens (default: 30000)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
+    p.add_argument("--min-frequency", type=int, default=2, metavar="F",
+                   help="keep characters and merge pairs seen at least F times (default: 2)")
+    p.add_argument("--cased", action="store_true", help="keep case and accents (default: lowercase, as uncased BERT)")
+    p.set_defaults(func=_train_tokenizer)
+
+
+def _train_tokenizer(args: argparse.Namespace) -> None:
+    from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+
+    tok = WordPieceTokenizer.train(args.input, vocab_size=args.vocab_size, lowercase=not args.cased,
+                                   min_frequency=args.min_frequency)
+    print(f"{tok.save_pretrained(args.out)}: {len(tok)}-token vocabulary ({'cased' if args.cased else 'uncased'})")
+
+
 # Each entry adds one subparser and sets `func`, a callable taking the parsed namespace.
-SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare]
+SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare, _add_train_tokenizer]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,129 @@
+"""Vocabulary learning: bertkit's learn_vocab vs Hugging Face `tokenizers`' WordPieceTrainer, in one process.
+
+Both learn from the same training file with the same normalisation (uncased BERT), vocabulary size,
+min_frequency and special tokens. Prints the learning time of each and their ratio, then the [UNK] rate and
+tokens per word of each vocabulary on held-out text (every 10th document), both tokenized by `tokenizers`'
+WordPiece so only the vocabularies differ.
+
+Corpus: the bundled data/fortunes_en.txt and data/tang300.txt plus Debian's fortune files
+(/usr/share/games/fortunes, a few MB of English with some Chinese), when installed.
+
+    python benchmarks/tokenizer_train.py [--vocab-size 30000] [--min-frequency 2] [--repeats 3]
+"""
+
+import argparse
+import platform
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+from bertkit.tokenizer.learn import SPECIAL_TOKENS, learn_vocab
+
+ROOT = Path(__file__).resolve().parents[1]
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+
+
+def documents() -> list[str]:
+    """Documents of the benchmark corpus, each a block of lines, in a fixed order."""
+    docs = []
+    for path in (ROOT / "data" / "fortunes_en.txt", ROOT / "data" / "tang300.txt"):
+        docs += [d.strip() for d in path.read_text(encoding="utf-8").split("\n\n") if d.strip()]
+    if FORTUNES_DIR.is_dir():
+        for path in sorted(FORTUNES_DIR.iterdir()):
+            if path.suffix or path.is_symlink() or not path.is_file():
+                continue  # *.dat are indexes, *.u8 links to the same text
+            text = path.read_bytes().decode("utf-8", errors="replace")
+            docs += [d.strip() for d in text.split("\n%\n") if d.strip()]
+    return docs
+
+
+def best_of(repeats: int, fn: Callable[[], object]) -> tuple[float, object]:
+    """The fastest of `repeats` runs (others share this machine) and the last result."""
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return min(times), result
+
+
+def hf_bert_tokenizer(vocab: dict[str, int] | None = None) -> Tokenizer:
+    tok = Tokenizer(models.WordPiece(vocab or {"[UNK]": 0}, unk_token="[UNK]", max_input_chars_per_word=100))
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=True
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    return tok
+
+
+def hf_learn(train_file: Path, vocab_size: int, min_frequency: int) -> list[str]:
+    tok = hf_bert_tokenizer()
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=min_frequency,
+        special_tokens=list(SPECIAL_TOKENS),
+        continuing_subword_prefix="##",
+        show_progress=False,
+    )
+    tok.train([str(train_file)], trainer=trainer)
+    vocab = tok.get_vocab()
+    return sorted(vocab, key=vocab.__getitem__)
+
+
+def held_out_stats(vocab: list[str], lines: list[str]) -> tuple[float, float]:
+    """[UNK] rate (share of tokens) and tokens per word of `lines` under `vocab`."""
+    tok = hf_bert_tokenizer({t: i for i, t in enumerate(vocab)})
+    encodings = tok.encode_batch(lines, add_special_tokens=False)
+    tokens = sum(len(e.tokens) for e in encodings)
+    unknown = sum(e.tokens.count("[UNK]") for e in encodings)
+    words = sum(len(set(e.word_ids)) for e in encodings)
+    return unknown / tokens, tokens / words
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--vocab-size", type=int, default=30000)
+    parser.add_argument("--min-frequency", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    docs = documents()
+    train_docs = [d for i, d in enumerate(docs) if i % 10 != 9]
+    held_out = [line for i, d in enumerate(docs) if i % 10 == 9 for line in d.split("\n")]
+    with tempfile.TemporaryDirectory() as tmp:
+        train_file = Path(tmp) / "train.txt"
+        train_file.write_text("\n\n".join(train_docs) + "\n", encoding="utf-8")
+        size_mb = train_file.stat().st_size / 1e6
+        print(
+            f"corpus: {len(docs)} documents; training file {size_mb:.2f} MB, held-out {len(held_out)} lines"
+        )
+        print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
+
+        ours_s, ours = best_of(
+            args.repeats,
+            lambda: learn_vocab(
+                train_file, args.vocab_size, min_frequency=args.min_frequency, show_progress=False
+            ),
+        )
+        hf_s, hf = best_of(args.repeats, lambda: hf_learn(train_file, args.vocab_size, args.min_frequency))
+
+    print(
+        f"\nvocabulary learning, vocab_size={args.vocab_size}, min_frequency={args.min_frequency}, best of {args.repeats}"
+    )
+    print(f"  bertkit     {ours_s:7.2f} s  ({len(ours)} tokens)")
+    print(f"  tokenizers  {hf_s:7.2f} s  ({len(hf)} tokens)")
+    print(f"  time ratio bertkit / tokenizers: {ours_s / hf_s:.2f}x (target <= 3x)")
+    shared = len(set(ours) & set(hf))
+    print(f"  tokens in both vocabularies: {shared} ({shared / len(hf):.1%} of tokenizers')")
+
+    print(f"\nheld-out text ({len(held_out)} lines), tokenized by tokenizers' WordPiece")
+    for name, vocab in (("bertkit", ours), ("tokenizers", hf)):
+        unk_rate, per_word = held_out_stats(vocab, held_out)
+        print(f"  {name:<11} [UNK] rate {unk_rate:.3%}   tokens/word {per_word:.3f}")
+
+
+if __name__ == "__main__":
+    main()
