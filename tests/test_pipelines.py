@@ -46,3 +46,17 @@ def test_next_sentence_probability(saved_model):
     mlm_only, _ = load_for_inference(saved_model)
     with pytest.raises(InvalidArgumentError, match="no next-sentence head"):
         next_sentence_probability(mlm_only, tokenizer, "床前明月光", "疑是地上霜")
+
+
+def test_fill_mask_cli(saved_model, capsys):
+    import json
+
+    from bertkit.cli import main
+
+    assert main(["fill-mask", "--model", str(saved_model), "床前明[MASK]光", "--top-k", "2", "--json"]) == 0
+    [predictions] = json.loads(capsys.readouterr().out)
+    assert predictions[0]["token"] == "月" and len(predictions) == 2
+    assert main(["fill-mask", "--model", str(saved_model), "床前明[MASK]光"]) == 0
+    assert capsys.readouterr().out.startswith("[MASK] 1: 月 ")
+    assert main(["fill-mask", "--model", str(saved_model / "missing"), "[MASK]"]) == 2
+    assert "missing" in capsys.readouterr().err

@@ -92,8 +92,79 @@ def _train_tokenizer(args: argparse.Namespace) -> None:
     print(f"{tok.save_pretrained(args.out)}: {len(tok)}-token vocabulary ({'cased' if args.cased else 'uncased'})")
 
 
+def _add_pretrain(sub) -> None:
+    import dataclasses
+    import typing
+
+    from bertkit.train.config import PretrainConfig
+
+    p = sub.add_parser("pretrain", help="pre-train BERT (MLM + NSP) on prepared data; works under torchrun",
+                       description="Trains, logs RUN_DIR/metrics.jsonl, checkpoints RUN_DIR/checkpoints/step-N "
+                       "and exports RUN_DIR/final (see docs/training.md). Every setting is a flag or a key of the "
+                       "--config TOML file (same name, underscores); flags override the file.")
+    p.add_argument("--config", metavar="TOML", help="run settings file; flags given here override it")
+    hints = typing.get_type_hints(PretrainConfig)
+    # One flag per PretrainConfig field; SUPPRESS leaves unset flags out, so the TOML value or default stands.
+    for field in dataclasses.fields(PretrainConfig):
+        flag, kinds = "--" + field.name.replace("_", "-"), typing.get_args(hints[field.name]) or (hints[field.name],)
+        if bool in kinds:
+            p.add_argument(flag, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                           help=f"(default: {field.default})")
+        else:
+            p.add_argument(flag, type=kinds[0], default=argparse.SUPPRESS, metavar=field.name.upper(),
+                           help=f"(default: {field.default!r})")
+    p.set_defaults(func=_pretrain)
+
+
+def _pretrain(args: argparse.Namespace) -> None:
+    from bertkit.train.config import PretrainConfig
+    from bertkit.train.loop import pretrain
+
+    flags = {k: v for k, v in vars(args).items() if k not in ("command", "func", "config")}
+    print(f"{pretrain(PretrainConfig.from_toml(args.config, **flags))}: the pre-trained model")
+
+
+def _add_plot(sub) -> None:
+    p = sub.add_parser("plot", help="draw a run's loss and accuracy curves to a PNG (needs bertkit[plot])")
+    p.add_argument("run_dir", metavar="RUN_DIR", help="a `bertkit pretrain` --out directory")
+    p.add_argument("--out", metavar="PNG", help="output image (default: RUN_DIR/loss.png)")
+    p.set_defaults(func=_plot)
+
+
+def _plot(args: argparse.Namespace) -> None:
+    from bertkit.train.plot import plot_run
+
+    print(plot_run(args.run_dir, args.out))
+
+
+def _add_fill_mask(sub) -> None:
+    p = sub.add_parser("fill-mask", help="the most likely tokens for each [MASK] in a text",
+                       description="Loads a model directory with an MLM head and its tokenizer (e.g. RUN_DIR/final) "
+                       "and prints, for each [MASK] left to right, the top-k tokens with their probabilities.")
+    p.add_argument("text", help='text with one or more [MASK] tokens, e.g. "床前明[MASK]光"')
+    p.add_argument("--model", required=True, metavar="DIR", help="model directory (config.json, weights, vocab.txt)")
+    p.add_argument("--top-k", type=int, default=5, metavar="K", help="predictions per [MASK] (default: 5)")
+    p.add_argument("--json", action="store_true",
+                   help='print a JSON list per [MASK] of {"token": ..., "score": ...}, best first')
+    p.set_defaults(func=_fill_mask)
+
+
+def _fill_mask(args: argparse.Namespace) -> None:
+    import json
+
+    from bertkit.pipelines import fill_mask, load_for_inference
+
+    predictions = fill_mask(*load_for_inference(args.model), args.text, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(predictions, ensure_ascii=False))
+        return
+    for i, candidates in enumerate(predictions, start=1):
+        print(f"[MASK] {i}: " + "  ".join(f"{c['token']} {c['score']:.3f}" for c in candidates))
+
+
 # Each entry adds one subparser and sets `func`, a callable taking the parsed namespace.
-SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare, _add_train_tokenizer]
+SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare, _add_train_tokenizer, _add_pretrain, _add_plot,
+                      _add_fill_mask]
 
 
 def main(argv: list[str] | None = None) -> int:
