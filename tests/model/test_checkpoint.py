@@ -139,6 +139,7 @@ def test_encoder_checkpoint_into_classifier_initialises_head_with_one_log_line(t
     assert "newly initialised" in message and "classifier.weight, classifier.bias" in message
     assert ours.classifier.weight.shape == (3, cfg.hidden_size)
     assert 0.01 < ours.classifier.weight.std().item() < 0.04  # BERT's N(0, 0.02), not zeros or garbage
+    assert torch.equal(ours.classifier.bias, torch.zeros(3))
     inputs = batch(cfg, "BertModel", pair_batch)
     with torch.no_grad():
         close(ours.bert(**inputs).last_hidden_state, encoder(**inputs).last_hidden_state)
@@ -156,6 +157,19 @@ def test_pretraining_checkpoint_into_bare_encoder_reports_unused_heads(tmp_path,
     inputs = batch(cfg, "BertModel", pair_batch)
     with torch.no_grad():
         close(ours(**inputs).pooler_output, theirs.bert(**inputs).pooler_output)
+
+
+def test_training_a_loaded_model_never_writes_to_the_checkpoint(tmp_path):
+    bertkit.BertForMaskedLM(CONFIGS["tiny"]).save_pretrained(tmp_path)
+    before = (tmp_path / "model.safetensors").read_bytes()
+    model = bertkit.BertForMaskedLM.from_pretrained(tmp_path)  # parameters adopt the tensors read from the file
+    original = model.bert.embeddings.word_embeddings.weight.clone()
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+    assert (tmp_path / "model.safetensors").read_bytes() == before
+    reloaded = bertkit.BertForMaskedLM.from_pretrained(tmp_path)
+    assert torch.equal(reloaded.bert.embeddings.word_embeddings.weight, original)
 
 
 def test_stored_label_names_give_way_to_a_new_num_labels(tmp_path):

@@ -263,23 +263,62 @@ def load_pretrained(cls: type[nn.Module], directory: str | Path, *, dtype: torch
 
 def build_model(cls: type[nn.Module], config: BertConfig, *, dtype: torch.dtype | None = None,
                 device: str | torch.device | None = None) -> nn.Module:
+    """`cls(config)` with uninitialised parameters, for weights about to be loaded: random initialisation of a
+    base-size model takes seconds, the load a fraction of one. load_weights initialises what it does not load."""
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise InvalidArgumentError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
     previous = torch.get_default_dtype()
+    init_functions = {name: getattr(nn.init, name) for name in INIT_FUNCTIONS}
     try:
         if dtype is not None:
             torch.set_default_dtype(dtype)  # parameters are born in the target dtype: nothing to cast later
+        for name in INIT_FUNCTIONS:  # transformers skips initialisation the same way (no_init_weights)
+            setattr(nn.init, name, _leave_as_is)
         with torch.device(device or "cpu"):
             return cls(config)
     finally:
         torch.set_default_dtype(previous)
+        for name, function in init_functions.items():
+            setattr(nn.init, name, function)
+
+
+# Everything torch's layers and our _init_weights call to fill parameters.
+INIT_FUNCTIONS = ("uniform_", "normal_", "trunc_normal_", "constant_", "zeros_", "ones_", "xavier_uniform_",
+                  "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_")
+
+
+def _leave_as_is(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
+    return tensor
+
+
+def _initialise(model: nn.Module, names: list[str]) -> None:
+    """Give parameters the checkpoint lacks the model's own initialisation (zeros first, so a parameter its
+    _init_weights does not cover is never left as uninitialised memory)."""
+    owners = {}
+    with torch.no_grad():
+        for name in names:
+            path, _, leaf = name.rpartition(".")
+            owner = model.get_submodule(path)
+            getattr(owner, leaf).zero_()
+            owners[path] = owner
+        for owner in owners.values():
+            model._init_weights(owner)
+
+
+def _set(tensor: torch.Tensor, loaded: torch.Tensor) -> None:
+    if loaded.dtype == tensor.dtype and loaded.device == tensor.device and loaded.is_contiguous():
+        # Adopt the tensor just read (a private copy-on-write mapping of the file): copying it into the
+        # parameter would touch every page twice and take seconds for a base-size model.
+        tensor.data = loaded
+    else:
+        tensor.copy_(loaded)  # cast or move as it copies
 
 
 def load_weights(model: nn.Module, reader: WeightReader, source: Path) -> LoadingInfo:
     """Copy a checkpoint's tensors into `model`, after checking every name and shape.
 
-    A head the checkpoint lacks keeps its fresh initialisation and checkpoint tensors the model has no place
-    for are skipped, each reported on one log line; missing encoder weights or a shape that disagrees with
+    Parameters the checkpoint lacks (a new head) get the model's initialisation, and checkpoint tensors the
+    model has no place for are skipped, each reported on one log line; missing encoder weights or a shape that disagrees with
     the config are errors.
     """
     params = model_parameters(model)
@@ -300,10 +339,11 @@ def load_weights(model: nn.Module, reader: WeightReader, source: Path) -> Loadin
             f"{source}: the checkpoint has no {', '.join(_model_name(c, model) for c in broken[:5])}"
             f"{' ...' if len(broken) > 5 else ''} ({len(broken)} encoder tensors missing); does config.json's "
             f"num_hidden_layers ({model.config.num_hidden_layers}) match the weights?")
+    _initialise(model, [_model_name(c, model) for c in missing])
     with torch.no_grad():
         for canon, tensor in params.items():
             if canon in stored:
-                tensor.copy_(reader.get(stored[canon]))
+                _set(tensor, reader.get(stored[canon]))
     if hasattr(model, "tie_weights"):
         model.tie_weights()
     info = LoadingInfo(newly_initialised=[_model_name(c, model) for c in missing],
