@@ -159,15 +159,17 @@ def test_pretraining_checkpoint_into_bare_encoder_reports_unused_heads(tmp_path,
         close(ours(**inputs).pooler_output, theirs.bert(**inputs).pooler_output)
 
 
-def test_training_a_loaded_model_never_writes_to_the_checkpoint(tmp_path):
-    bertkit.BertForMaskedLM(CONFIGS["tiny"]).save_pretrained(tmp_path)
-    before = (tmp_path / "model.safetensors").read_bytes()
+@pytest.mark.parametrize("layout", ["safetensors", "bin"])
+def test_training_a_loaded_model_never_writes_to_the_checkpoint(layout, tmp_path):
+    save_hf(hf_model("BertForMaskedLM", CONFIGS["tiny"]), tmp_path, layout)
+    weights = tmp_path / ("model.safetensors" if layout == "safetensors" else "pytorch_model.bin")
+    before = weights.read_bytes()
     model = bertkit.BertForMaskedLM.from_pretrained(tmp_path)  # parameters adopt the tensors read from the file
     original = model.bert.embeddings.word_embeddings.weight.clone()
     with torch.no_grad():
         for p in model.parameters():
             p.add_(1.0)
-    assert (tmp_path / "model.safetensors").read_bytes() == before
+    assert weights.read_bytes() == before
     reloaded = bertkit.BertForMaskedLM.from_pretrained(tmp_path)
     assert torch.equal(reloaded.bert.embeddings.word_embeddings.weight, original)
 
