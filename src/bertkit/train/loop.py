@@ -65,6 +65,10 @@ def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer) -> BertConf
 
 def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path:
     run_dir = Path(cfg.out)
+    resume_from = latest_checkpoint(run_dir) if cfg.resume else None  # fail before any slow set-up
+    if resume_from is None and checkpoint_dirs(run_dir):
+        raise TrainingError(f"{run_dir} already holds checkpoints; pass --resume to continue that run, "
+                            "or choose another --out")
     tokenizer = WordPieceTokenizer.from_pretrained(cfg.tokenizer)
     data_args = dict(max_seq_length=cfg.seq_len, batch_size=cfg.batch_size, mlm_probability=cfg.mlm_probability,
                      max_predictions_per_seq=cfg.max_predictions_per_seq, short_seq_prob=cfg.short_seq_prob,
@@ -79,19 +83,16 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path:
     scheduler = build_scheduler(optimizer, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps,
                                 kind=cfg.schedule)
 
-    state = TrainState()
-    if cfg.resume:
-        state = _resume(run_dir, raw_model, optimizer, scheduler, train_data, ctx)
+    if resume_from is not None:
+        state = _resume(resume_from, raw_model, optimizer, scheduler, train_data, ctx)
     else:
-        if checkpoint_dirs(run_dir):
-            raise TrainingError(f"{run_dir} already holds checkpoints; pass --resume to continue that run, "
-                                "or choose another --out")
+        state = TrainState()
         torch.manual_seed(cfg.seed + ctx.rank)  # each process its own dropout masks
     if ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         remove_partial_checkpoints(run_dir)
         (run_dir / "run.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
-    log = MetricsLog(run_dir, resume_step=state.step if cfg.resume else None) if ctx.is_main else None
+    log = MetricsLog(run_dir, resume_step=state.step if resume_from else None) if ctx.is_main else None
 
     model = torch.compile(raw_model) if cfg.compile else raw_model
     if ctx.enabled:
@@ -227,9 +228,8 @@ def evaluate(model: BertForPreTraining, data: PretrainingData, cfg: PretrainConf
     return _rates(all_reduce_sum(counters, ctx).cpu())
 
 
-def _resume(run_dir: Path, model: BertForPreTraining, optimizer, scheduler, data: PretrainingData,
+def _resume(path: Path, model: BertForPreTraining, optimizer, scheduler, data: PretrainingData,
             ctx: Distributed) -> TrainState:
-    path = latest_checkpoint(run_dir)
     state = load_checkpoint(path, model)
     if len(state.rng) != ctx.world_size:
         raise TrainingError(f"{path} was written by {len(state.rng)} process(es), this run has {ctx.world_size}; "
