@@ -121,7 +121,9 @@ def _pretrain(args: argparse.Namespace) -> None:
     from bertkit.train.loop import pretrain
 
     flags = {k: v for k, v in vars(args).items() if k not in ("command", "func", "config")}
-    print(f"{pretrain(PretrainConfig.from_toml(args.config, **flags))}: the pre-trained model")
+    final = pretrain(PretrainConfig.from_toml(args.config, **flags))
+    if final is not None:  # None in torchrun's other processes: rank 0 reports
+        print(f"{final}: the pre-trained model")
 
 
 def _add_plot(sub) -> None:

@@ -49,3 +49,20 @@ def _small_run(corpus: dict[str, Path], out: Path, **overrides) -> PretrainConfi
 @pytest.fixture
 def subprocess_env() -> dict[str, str]:
     return os.environ | THREADS_ENV
+
+
+@pytest.fixture
+def as_flags():
+    """as_flags(cfg): `bertkit pretrain` command-line flags for a PretrainConfig."""
+    return _as_flags
+
+
+def _as_flags(cfg: PretrainConfig) -> list[str]:
+    flags = []
+    for name, value in cfg.to_dict().items():
+        flag = "--" + name.replace("_", "-")
+        if isinstance(value, bool):
+            flags.append(flag if value else "--no-" + flag[2:])
+        elif value is not None:
+            flags += [flag, str(value)]
+    return flags

@@ -58,17 +58,14 @@ def test_cli_pretrain_from_toml_then_plot(corpus, tmp_path, capsys):
     assert (run_dir / "loss.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(small_run, subprocess_env, tmp_path):
+def test_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(small_run, subprocess_env, as_flags, tmp_path):
     """Kill a run with SIGKILL after its first checkpoint, resume it, and compare every step's loss."""
     steps = 60
     reference = small_run(tmp_path / "reference", max_steps=steps, save_every=5, eval_every=10)
     pretrain(reference)
 
     killed = small_run(tmp_path / "killed", max_steps=steps, save_every=5, eval_every=10)
-    args = [sys.executable, "-m", "bertkit", "pretrain"]
-    for name, value in killed.to_dict().items():
-        if value is not None and not isinstance(value, bool):
-            args += ["--" + name.replace("_", "-"), str(value)]
+    args = [sys.executable, "-m", "bertkit", "pretrain", *as_flags(killed)]
     proc = subprocess.Popen(args, env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / "killed" / "checkpoints"
     deadline = time.monotonic() + 120

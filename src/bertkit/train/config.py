@@ -56,7 +56,7 @@ class PretrainConfig:
     # Bookkeeping: logging, held-out evaluation, checkpoints (every N optimizer steps).
     log_every: int = 10
     eval_every: int = 500  # 0 turns evaluation off
-    eval_batches: int = 10
+    eval_batches: int = 10  # held-out batches per process, the same ones at every evaluation
     save_every: int = 500
     keep: int = 3
     resume: bool = False

@@ -44,8 +44,9 @@ from bertkit.train.state import (
 LOSS, MLM_CORRECT, MLM_TOTAL, NSP_CORRECT, NSP_TOTAL, TOKENS, BATCHES = range(7)
 
 
-def pretrain(cfg: PretrainConfig) -> Path:
-    """Run (or with cfg.resume, continue) pre-training; returns RUN_DIR/final, the exported model."""
+def pretrain(cfg: PretrainConfig) -> Path | None:
+    """Run (or with cfg.resume, continue) pre-training; returns RUN_DIR/final, the exported model (in the
+    process that wrote it, rank 0; None in the others)."""
     ctx = distributed.setup(cfg.device)
     try:
         return _pretrain(cfg, ctx)
@@ -63,7 +64,7 @@ def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer) -> BertConf
     return BertConfig.preset(cfg.preset, **overrides)
 
 
-def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path:
+def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
     run_dir = Path(cfg.out)
     resume_from = latest_checkpoint(run_dir) if cfg.resume else None  # fail before any slow set-up
     if resume_from is None and checkpoint_dirs(run_dir):
@@ -172,10 +173,10 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path:
         if log is not None:
             log.close()
 
-    final = run_dir / "final"
-    if ctx.is_main:
-        raw_model.save_pretrained(final, tokenizer=tokenizer)
-    return final
+    if not ctx.is_main:
+        return None
+    raw_model.save_pretrained(run_dir / "final", tokenizer=tokenizer)
+    return run_dir / "final"
 
 
 def next_batch(batches):
