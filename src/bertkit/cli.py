@@ -164,9 +164,26 @@ def _fill_mask(args: argparse.Namespace) -> None:
         print(f"[MASK] {i}: " + "  ".join(f"{c['token']} {c['score']:.3f}" for c in candidates))
 
 
+def _add_demo(sub) -> None:
+    p = sub.add_parser("demo", help="the main job: pre-train BERT on the Tang poems, then fill in masked characters",
+                       description="Learns a vocabulary from the corpus, prepares it, pre-trains a mini BERT on the "
+                       "CPU (resumable: rerun after an interruption), then shows fill-mask and next-sentence "
+                       "predictions and draws the loss curves.")
+    p.add_argument("--corpus", default="data/tang300.txt", help="training text (default: data/tang300.txt)")
+    p.add_argument("--out", default="runs/demo", metavar="DIR", help="where every stage's output goes")
+    p.add_argument("--max-steps", type=int, default=400, metavar="S", help="pre-training steps (default: 400)")
+    p.set_defaults(func=_demo)
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from bertkit.demo import run_demo
+
+    run_demo(args.corpus, args.out, max_steps=args.max_steps)
+
+
 # Each entry adds one subparser and sets `func`, a callable taking the parsed namespace.
 SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare, _add_train_tokenizer, _add_pretrain, _add_plot,
-                      _add_fill_mask]
+                      _add_fill_mask, _add_demo]
 
 
 def main(argv: list[str] | None = None) -> int:
