@@ -147,3 +147,11 @@ def test_corrupt_latest_checkpoint_on_resume(small_run, tmp_path):
     (tmp_path / "run" / "checkpoints" / "step-4" / "trainer.pt").write_bytes(b"not a checkpoint")
     with pytest.raises(CheckpointError, match="step-4: trainer.pt is missing or corrupt"):
         pretrain(small_run(tmp_path / "run", max_steps=8, eval_every=0, resume=True))
+
+
+def test_bf16_autocast_on_cpu(small_run, tmp_path):
+    pretrain(small_run(tmp_path / "run", max_steps=3, eval_every=0, bf16=True))
+    losses = train_losses(tmp_path / "run")
+    assert len(losses) == 3 and all(math.isfinite(v) for v in losses.values())
+    assert BertForPreTraining.from_pretrained(tmp_path / "run" / "final").bert.embeddings.word_embeddings.weight.dtype \
+        == torch.float32  # autocast computes in bf16, the weights stay fp32
