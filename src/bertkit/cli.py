@@ -181,9 +181,49 @@ def _demo(args: argparse.Namespace) -> None:
     run_demo(args.corpus, args.out, max_steps=args.max_steps)
 
 
+def _add_tokenize(sub) -> None:
+    p = sub.add_parser("tokenize", help="tokenize text (tokens, ids or JSON) or stream a file to ids",
+                       description="Tokenizes TEXT and prints its WordPiece tokens (or --ids, or --json with ids, "
+                       "tokens and character offsets), or streams --input FILE, any size, into --output IDS.npy "
+                       "(int32 ids of all lines, no [CLS]/[SEP]) plus IDS.offsets.npy (line i is "
+                       "ids[offsets[i]:offsets[i+1]]), with a progress bar.")
+    p.add_argument("text", nargs="?", help="the text to tokenize (or use --input)")
+    p.add_argument("--vocab", required=True, metavar="DIR", help="tokenizer directory (vocab.txt) or a vocab.txt")
+    p.add_argument("--ids", action="store_true", help="print ids instead of tokens")
+    p.add_argument("--json", action="store_true", help="print one JSON object: tokens, ids, offsets")
+    p.add_argument("--no-special", action="store_true", help="leave out [CLS] and [SEP]")
+    p.add_argument("--input", metavar="FILE", help="a UTF-8 text file to encode line by line (needs --output)")
+    p.add_argument("--output", metavar="IDS.npy", help="where --input's ids go")
+    p.add_argument("--errors", choices=["strict", "replace"], default="strict",
+                   help="invalid UTF-8 in --input: stop with its byte offset (default) or replace with U+FFFD")
+    p.set_defaults(func=_tokenize)
+
+
+def _tokenize(args: argparse.Namespace) -> None:
+    import json
+
+    from bertkit.errors import InvalidArgumentError
+    from bertkit.tokenizer import WordPieceTokenizer, encode_file
+
+    if (args.text is None) == (args.input is None):
+        raise InvalidArgumentError("give either TEXT or --input FILE")
+    if args.input is not None and args.output is None:
+        raise InvalidArgumentError("--input needs --output IDS.npy")
+    tok = WordPieceTokenizer.from_pretrained(args.vocab)
+    if args.input is not None:
+        ids_path, offsets_path = encode_file(tok, args.input, args.output, errors=args.errors)
+        print(f"{ids_path}, {offsets_path}")
+        return
+    enc = tok.encode(args.text, add_special_tokens=not args.no_special)
+    if args.json:
+        print(json.dumps({"tokens": enc.tokens, "ids": enc.ids, "offsets": enc.offsets}, ensure_ascii=False))
+    else:
+        print(" ".join(map(str, enc.ids)) if args.ids else " ".join(enc.tokens))
+
+
 # Each entry adds one subparser and sets `func`, a callable taking the parsed namespace.
 SUBCOMMANDS: list = [_add_convert, _add_info, _add_prepare, _add_train_tokenizer, _add_pretrain, _add_plot,
-                      _add_fill_mask, _add_demo]
+                      _add_fill_mask, _add_demo, _add_tokenize]
 
 
 def main(argv: list[str] | None = None) -> int:

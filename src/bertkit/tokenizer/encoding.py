@@ -175,9 +175,14 @@ def encode_file(
     with (
         open(ids_raw, "wb") as ids_out,
         open(offsets_raw, "wb") as offsets_out,
-        tqdm(total=input_path.stat().st_size, unit="B", unit_scale=True, disable=not show_progress) as bar,
+        tqdm(
+            total=input_path.stat().st_size,
+            unit="B",
+            unit_scale=True,
+            desc=f"tokenize {input_path.name}",
+            disable=not show_progress,
+        ) as bar,
     ):
-        bar.set_description(f"tokenize {input_path.name}")
         offsets_out.write(np.zeros(1, dtype=np.int64).tobytes())
         for lines in _batches(iter_lines(input_path, errors=errors), batch_lines):
             ids = tokenizer.tokenize_to_ids(lines)
