@@ -61,10 +61,10 @@ def test_pretraining_parity(name, twins, pair_batch):
     assert full.loss is None
 
 
-@pytest.mark.parametrize("name", ["tiny", "odd"])
+@pytest.mark.parametrize(("name", "causal"), [("tiny", False), ("odd", False), ("tiny", True)])
 @torch.no_grad()
-def test_bare_model_parity(name, twins, pair_batch):
-    ours, theirs, cfg = twins(name, "BertModel")
+def test_bare_model_parity(name, causal, twins, pair_batch):
+    ours, theirs, cfg = twins(name, "BertModel", causal=causal)  # causal: transformers' is_decoder
     ids, mask, types = pair_batch(cfg, batch_size=5)
     ref = theirs(input_ids=ids, attention_mask=mask, token_type_ids=types)
     out = ours(ids, mask, types)

@@ -36,8 +36,8 @@ class BertEmbeddings(nn.Module):
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
     def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        _, T = input_ids.shape  # (B, T)
         check_input_ids(input_ids, self.config)
+        T = input_ids.shape[1]  # input_ids: (B, T)
         x = self.word_embeddings(input_ids)  # (B, T, H)
         # Positions 0..T-1 are a slice, not a gather: cheaper forward, and backward is a plain add.
         if self.config.position_embedding == "learned":

