@@ -60,11 +60,11 @@ def test_cli_pretrain_from_toml_then_plot(corpus, tmp_path, capsys):
 
 def test_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(small_run, subprocess_env, as_flags, tmp_path):
     """Kill a run with SIGKILL after its first checkpoint, resume it, and compare every step's loss."""
-    steps = 60
-    reference = small_run(tmp_path / "reference", max_steps=steps, save_every=5, eval_every=10)
-    pretrain(reference)
+    # A background worker makes the batches, as by default: prefetching must not disturb the data position.
+    settings = dict(max_steps=60, save_every=5, eval_every=10, num_workers=1)
+    pretrain(small_run(tmp_path / "reference", **settings))
 
-    killed = small_run(tmp_path / "killed", max_steps=steps, save_every=5, eval_every=10)
+    killed = small_run(tmp_path / "killed", **settings)
     args = [sys.executable, "-m", "bertkit", "pretrain", *as_flags(killed)]
     proc = subprocess.Popen(args, env=subprocess_env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     checkpoints = tmp_path / "killed" / "checkpoints"
@@ -77,9 +77,9 @@ def test_resumed_run_repeats_the_uninterrupted_one_bit_for_bit(small_run, subpro
     proc.wait()
     assert not (tmp_path / "killed" / "final").exists()  # it died mid-training
     steps_before_kill = max(train_losses(tmp_path / "killed"))
-    assert steps_before_kill < steps
+    assert steps_before_kill < settings["max_steps"]
 
-    pretrain(small_run(tmp_path / "killed", max_steps=steps, save_every=5, eval_every=10, resume=True))
+    pretrain(small_run(tmp_path / "killed", **settings, resume=True))
     assert train_losses(tmp_path / "killed") == train_losses(tmp_path / "reference")  # exact equality
     heldout = [r for r in read_metrics(tmp_path / "killed") if r["split"] == "heldout"]
     assert heldout == [r for r in read_metrics(tmp_path / "reference") if r["split"] == "heldout"]
@@ -120,9 +120,14 @@ def test_skip_nonfinite_skips_the_update(small_run, tmp_path, monkeypatch):
     assert all(torch.isfinite(t).all() for t in BertForPreTraining.from_pretrained(final).state_dict().values())
 
 
-def test_out_of_memory_gives_advice(small_run, tmp_path, monkeypatch):
+@pytest.mark.parametrize("error", [
+    torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"),
+    RuntimeError("[enforce fail at alloc_cpu.cpp:121] DefaultCPUAllocator: can't allocate memory: you tried to "
+                 "allocate 68719476736 bytes. Error code 12 (Cannot allocate memory)"),
+])
+def test_out_of_memory_gives_advice(small_run, tmp_path, monkeypatch, error):
     def oom(self, *args, **kwargs):
-        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        raise error
 
     monkeypatch.setattr(BertForPreTraining, "forward", oom)
     with pytest.raises(TrainingError, match=r"out of memory at step 1 .*lower --batch-size and raise --grad-accum"):

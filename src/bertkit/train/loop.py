@@ -130,7 +130,7 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
             elif not cfg.skip_nonfinite:
                 raise TrainingError(f"the loss is {loss} (gradient norm {grad_norm}) at step {state.step + 1}; "
                                     "lower --lr, raise --warmup-steps, or pass --skip-nonfinite to skip such steps")
-            else:
+            elif ctx.is_main:
                 tqdm.write(f"pretrain: step {state.step + 1}: non-finite loss {loss}, update skipped")
             optimizer.zero_grad(set_to_none=True)
             scheduler.step()
@@ -162,7 +162,9 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
             if state.step % cfg.save_every == 0 or state.step == cfg.max_steps:
                 _checkpoint(run_dir, raw_model, optimizer, scheduler, train_data, state, cfg.keep, ctx)
             window_start += time.perf_counter() - pause_start  # evaluation and checkpoints are not training time
-    except torch.OutOfMemoryError as e:
+    except (torch.OutOfMemoryError, RuntimeError) as e:
+        if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
+            raise  # a bug, not a full memory (the CPU allocator reports that as a plain RuntimeError)
         raise TrainingError(
             f"out of memory at step {state.step + 1} with --batch-size {cfg.batch_size} and --seq-len {cfg.seq_len} "
             f"on {ctx.device}: lower --batch-size and raise --grad-accum by the same factor (the same global batch), "

@@ -10,10 +10,11 @@ from torch import nn
 from bertkit.errors import InvalidArgumentError
 
 
-def trust_ratio(weight: torch.Tensor, update: torch.Tensor) -> float:
-    """LAMB's per-tensor scale ||x|| / ||update||; 1 when either is zero (fresh zero biases must still move)."""
-    w, u = weight.norm().item(), update.norm().item()
-    return w / u if w > 0 and u > 0 else 1.0
+def trust_ratio(weight: torch.Tensor, update: torch.Tensor) -> torch.Tensor:
+    """LAMB's per-tensor scale ||x|| / ||update||; 1 when either is zero (fresh zero biases must still move).
+    A tensor, not a float: `.item()` here would stall a GPU once per parameter tensor per step."""
+    w, u = weight.norm(), update.norm()
+    return torch.where((w > 0) & (u > 0), w / u, torch.ones_like(w))
 
 
 class Lamb(torch.optim.Optimizer):
@@ -58,7 +59,7 @@ class Lamb(torch.optim.Optimizer):
                 update = m_hat / (v_hat.sqrt() + group["eps"])  # Adam's direction
                 if group["weight_decay"]:
                     update.add_(p, alpha=group["weight_decay"])
-                p.add_(update, alpha=-group["lr"] * trust_ratio(p, update))
+                p.sub_(update * (group["lr"] * trust_ratio(p, update)))
         return loss
 
 
