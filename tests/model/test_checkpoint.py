@@ -271,7 +271,7 @@ def test_shapes_that_disagree_with_the_config_name_key_and_both_shapes(tmp_path)
 
 def test_fewer_layers_than_the_config_is_an_error_not_a_fresh_encoder(tmp_path):
     hf_model("BertModel", CONFIGS["tiny"]).save_pretrained(tmp_path)
-    with pytest.raises(CheckpointError, match=r"no encoder\.layer\.2\..*num_hidden_layers \(3\)"):
+    with pytest.raises(CheckpointError, match=r"no encoder\.layer\.2\..*num_hidden_layers \(3, from config\.json"):
         bertkit.BertModel.from_pretrained(tmp_path, num_hidden_layers=3)
 
 

@@ -336,9 +336,9 @@ def load_weights(model: nn.Module, reader: WeightReader, source: Path) -> Loadin
     broken = [c for c in missing if c.startswith(ENCODER_PREFIXES)]
     if broken:
         raise CheckpointError(
-            f"{source}: the checkpoint has no {', '.join(_model_name(c, model) for c in broken[:5])}"
-            f"{' ...' if len(broken) > 5 else ''} ({len(broken)} encoder tensors missing); does config.json's "
-            f"num_hidden_layers ({model.config.num_hidden_layers}) match the weights?")
+            f"{source}: the checkpoint has no {', '.join(_model_name(c, model) for c in broken[:3])}"
+            f"{', ...' if len(broken) > 3 else ''} ({len(broken)} encoder tensors missing); does num_hidden_layers "
+            f"({model.config.num_hidden_layers}, from config.json and any overrides) match the weights?")
     _initialise(model, [_model_name(c, model) for c in missing])
     with torch.no_grad():
         for canon, tensor in params.items():
@@ -533,7 +533,9 @@ def format_conversion(report: ConversionReport) -> str:
              f"{report.architecture}, {report.num_tensors} tensors, {report.num_parameters:,} parameters, "
              f"{report.dtype}"]
     if report.renamed:
-        lines.append(f"  renamed {len(report.renamed)}: " + ", ".join(f"{a} -> {b}" for a, b in report.renamed.items()))
+        shown = [f"{a} -> {b}" for a, b in list(report.renamed.items())[:3]]
+        more = f", ... ({len(report.renamed) - 3} more)" if len(report.renamed) > 3 else ""
+        lines.append(f"  renamed {len(report.renamed)}: {', '.join(shown)}{more}")
     if report.not_converted:
         lines.append(f"  not converted (no place in {report.architecture}): {', '.join(report.not_converted)}")
     if report.copied_files:
