@@ -182,6 +182,10 @@ def test_stored_label_names_give_way_to_a_new_num_labels(tmp_path):
     with pytest.raises(CheckpointError, match=r"classifier\.weight has shape \(4, 128\), but "
                        r"BertForSequenceClassification built from the config .* of shape \(3, 128\)"):
         bertkit.BertForSequenceClassification.from_pretrained(tmp_path, num_labels=3)
+    named = dataclasses.replace(CONFIGS["tiny"], id2label={0: "neg", 1: "pos"})
+    bertkit.BertForSequenceClassification(named).save_pretrained(tmp_path)
+    model = bertkit.BertForSequenceClassification.from_pretrained(tmp_path, num_labels=2)
+    assert model.config.id2label == {0: "neg", 1: "pos"}  # same count: the names stay
     with pytest.raises(InvalidArgumentError, match="no_such_field"):
         bertkit.BertModel.from_pretrained(tmp_path, no_such_field=1)
 

@@ -239,7 +239,7 @@ def read_config(directory: str | Path, **overrides: Any) -> BertConfig:
     config = BertConfig.from_json_file(path)
     if not overrides:
         return config
-    if "num_labels" in overrides and "id2label" not in overrides:
+    if overrides.get("num_labels", config.num_labels) != config.num_labels and "id2label" not in overrides:
         overrides |= {"id2label": None, "label2id": None}  # a new label count replaces the stored label names
     try:
         return dataclasses.replace(config, **overrides)
@@ -251,8 +251,9 @@ def load_pretrained(cls: type[nn.Module], directory: str | Path, *, dtype: torch
                     device: str | torch.device | None = None, **overrides: Any) -> nn.Module:
     """Build `cls` from a Hugging Face BERT directory and load its weights; the model is returned in eval mode.
 
-    dtype/device: where the parameters live; they are created there, and each stored tensor is copied
-    (and cast) straight into its parameter, so no second copy of the model is ever held.
+    dtype/device: where the parameters live. They are created there without random initialisation, and each
+    stored tensor becomes its parameter (cast or moved one tensor at a time where needed), so no second copy
+    of the model is ever held.
     """
     config = read_config(directory, **overrides)
     with WeightReader(directory) as reader:
