@@ -140,6 +140,21 @@ class Normalizer:
         return words
 
 
+def is_whitespace(char: str) -> bool:
+    """Whitespace to BERT's cleaning: space, tab, newline, CR and every other White_Space non-control."""
+    return _SPACES_RE.match(char) is not None
+
+
+def is_control(char: str) -> bool:
+    """Dropped by BERT's cleaning as a control: Cc (but tab, newline, CR), Cf and Co, in tokenizers' tables."""
+    return char != "\ufffd" and _REMOVED_RE.match(char) is not None
+
+
+def is_punctuation(char: str) -> bool:
+    """Split off as a word of its own: Unicode P* (tokenizers' tables) plus every ASCII symbol."""
+    return _PUNCT_RE.match(char) is not None
+
+
 def split_chunks(text: str) -> list[str]:
     """The whitespace-free runs of raw text. str.split() is C-fast but also splits where BERT's cleaning
     deletes a character instead (\\x0b, \\x1c...), so such text takes the regex."""
