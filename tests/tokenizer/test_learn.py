@@ -164,6 +164,12 @@ def test_counting_space_chunks_equals_splitting_whole_lines():
         assert count_words(lines, lowercase=lowercase, show_progress=False) == expected
 
 
+def test_counting_in_bounded_memory_gives_the_same_counts(english, monkeypatch):
+    expected = count_words(english[0], show_progress=False)
+    monkeypatch.setattr(learn, "MAX_PENDING_CHUNKS", 50)
+    assert count_words(english[0], show_progress=False) == expected
+
+
 def test_documents_with_newlines_count_like_their_lines(english):
     lines = english[0][:300]
     as_documents = ["\n".join(lines[i : i + 7]) for i in range(0, len(lines), 7)]

@@ -18,7 +18,7 @@ import heapq
 import os
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
-from itertools import chain, pairwise
+from itertools import chain, islice, pairwise
 from pathlib import Path
 
 from tqdm.auto import tqdm
@@ -30,6 +30,8 @@ from bertkit.tokenizer.normalize import split_words
 # The order of Hugging Face's BertWordPieceTokenizer.train, so [PAD] is id 0 as every BERT collator assumes.
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 CONTINUATION = "##"
+# Distinct space-separated chunks counted before they are normalised into words (~200 MB at most).
+MAX_PENDING_CHUNKS = 1_000_000
 
 Pair = tuple[int, int]
 
@@ -106,19 +108,27 @@ def count_words(
     """How often each of BERT's words (after normalisation and punctuation splitting) occurs in the lines.
 
     BERT's rules never join text across a space, so the words of a line are the words of its space-separated
-    chunks. Counting the chunks first (C speed) and normalising each distinct chunk once takes 25% less time
-    than normalising every line on the benchmark corpus, as real text repeats its chunks (Zipf).
+    chunks. Counting the chunks first (C speed) and normalising each distinct chunk once takes 20% less time
+    than normalising every line on the benchmark corpus, as real text repeats its chunks (Zipf). Chunks are
+    folded into words whenever MAX_PENDING_CHUNKS distinct ones wait, so memory stays bounded.
     """
-    progress = tqdm(lines, desc="counting words", unit=" lines", disable=not show_progress)
-    chunks = Counter(chain.from_iterable(line.split(" ") for line in progress))
+    rules = {"lowercase": lowercase, "strip_accents": strip_accents, "split_chinese": split_chinese}
     words: Counter[str] = Counter()
-    distinct = tqdm(chunks.items(), desc="normalising", unit=" chunks", disable=not show_progress)
-    for chunk, count in distinct:
-        for word in split_words(
-            chunk, lowercase=lowercase, strip_accents=strip_accents, split_chinese=split_chinese
-        ):
-            words[word] += count
+    chunks: Counter[str] = Counter()
+    lines = iter(tqdm(lines, desc="counting words", unit=" lines", disable=not show_progress))
+    while batch := list(islice(lines, 1000)):
+        chunks.update(chain.from_iterable(line.split(" ") for line in batch))
+        if len(chunks) > MAX_PENDING_CHUNKS:
+            _add_words(words, chunks, rules)
+            chunks.clear()
+    _add_words(words, chunks, rules)
     return words
+
+
+def _add_words(words: Counter[str], chunks: Counter[str], rules: dict) -> None:
+    for chunk, count in chunks.items():
+        for word in split_words(chunk, **rules):
+            words[word] += count
 
 
 def merge_pieces(
