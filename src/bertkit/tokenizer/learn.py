@@ -184,7 +184,7 @@ def merge_pieces(
         delta: dict[Pair, int] = defaultdict(int)
         for w in words_with.pop((a, b)):
             merged, changes = _merge_word(words[w], a, b, new)
-            if not changes:  # the index is lazy: the word lost this pair in an earlier merge
+            if len(merged) == len(words[w]):  # the index is lazy: the word lost this pair in an earlier merge
                 continue
             words[w] = merged
             count_w = counts[w]
