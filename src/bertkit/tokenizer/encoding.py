@@ -64,6 +64,8 @@ def truncated_lengths(n1: int, n2: int | None, max_tokens: int, strategy: str) -
     total = n1 + (n2 or 0)
     if total <= max_tokens:
         return n1, n2
+    if max_tokens == 0:  # tokenizers empties both sequences here, whatever the strategy
+        return 0, None if n2 is None else 0
     if strategy == "longest_first":
         if n2 is None:
             return max_tokens, None
