@@ -1,6 +1,7 @@
 """bertkit: BERT from scratch, exact against Hugging Face."""
 
 from bertkit.config import BertConfig
+from bertkit.data import PretrainingData, prepare_corpus
 from bertkit.errors import BertkitError, CheckpointError, FileFormatError, InvalidArgumentError, TrainingError
 from bertkit.model import (
     BertForMaskedLM,
@@ -30,6 +31,8 @@ __all__ = [
     "CheckpointError",
     "FileFormatError",
     "InvalidArgumentError",
+    "PretrainingData",
     "TrainingError",
     "WordPieceTokenizer",
+    "prepare_corpus",
 ]

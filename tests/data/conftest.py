@@ -6,7 +6,7 @@ import pytest
 
 from bertkit.data.prepare import prepare_corpus
 from bertkit.data.shards import Manifest, read_shard
-from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+from bertkit.tokenizer import WordPieceTokenizer
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CORPUS = [REPO / "data" / "tang300.txt", REPO / "data" / "fortunes_en.txt"]

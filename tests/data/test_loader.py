@@ -7,8 +7,9 @@ import torch
 from bertkit.data.loader import PretrainingData
 from bertkit.data.masking import IGNORE_INDEX
 from bertkit.data.prepare import prepare_corpus
+from bertkit.data.shards import Manifest
 from bertkit.errors import FileFormatError, InvalidArgumentError, TrainingError
-from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+from bertkit.tokenizer import WordPieceTokenizer
 
 
 def take(data, n):
@@ -147,6 +148,11 @@ def test_a_different_tokenizer_names_both_fingerprints_and_the_fix(tang_dir, tok
 
 def test_missing_manifest_empty_split_and_small_corpus_are_clear_errors(tmp_path, tang_dir, tokenizer):
     with pytest.raises(FileFormatError, match="no manifest.json; not a prepared data directory"):
+        PretrainingData(tmp_path, tokenizer)
+    unfinished = Manifest.load(tang_dir)
+    unfinished.complete = False
+    unfinished.save(tmp_path)
+    with pytest.raises(TrainingError, match="did not finish.*rerun the same command"):
         PretrainingData(tmp_path, tokenizer)
     with pytest.raises(TrainingError, match="heldout split has no documents.*--heldout-fraction"):
         PretrainingData(tang_dir, tokenizer, split="heldout")

@@ -107,6 +107,7 @@ def test_empty_corpus_is_a_clear_error(tmp_path, tokenizer_dir):
     empty.write_text("\n\n   \n")
     with pytest.raises(FileFormatError, match="empty.txt: the corpus holds no text"):
         prepare([empty], tokenizer_dir, tmp_path / "out")
+    assert not list((tmp_path / "out").iterdir())  # nothing that would block a rerun once the file has text
 
 
 @pytest.mark.parametrize(

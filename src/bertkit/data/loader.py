@@ -34,7 +34,7 @@ from bertkit.data.instances import (
 from bertkit.data.masking import MaskingConfig, mask_tokens
 from bertkit.data.shards import Manifest, read_shard
 from bertkit.errors import InvalidArgumentError, TrainingError
-from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+from bertkit.tokenizer import WordPieceTokenizer
 
 SPLITS = ("train", "heldout")
 _PLAN_STREAM, _INSTANCE_STREAM = 0, 1  # keeps the plan's and the instances' random streams apart
@@ -224,6 +224,10 @@ class PretrainingData:
             tokenizer = WordPieceTokenizer.from_pretrained(tokenizer)
         data_dir = Path(data_dir)
         manifest = Manifest.load(data_dir)
+        if not manifest.complete:
+            raise TrainingError(
+                f"{data_dir}: `bertkit prepare` did not finish writing this data; rerun the same command to resume it"
+            )
         check_tokenizer(manifest, tokenizer, data_dir)
         index = SplitIndex(data_dir, manifest, split)
         if index.num_documents == 0:
@@ -275,7 +279,7 @@ class PretrainingData:
     def _loader(self, positions: _Positions) -> DataLoader:
         return DataLoader(
             _Batches(self.maker), sampler=positions, batch_size=None, num_workers=self.num_workers,
-            prefetch_factor=4 if self.num_workers else None,
+            prefetch_factor=4 if self.num_workers else None, pin_memory=torch.cuda.is_available(),
         )
 
     def batches_in_epoch(self, epoch: int = 0) -> int:

@@ -12,6 +12,7 @@ with `heldout_fraction`), not of any random state: the same corpus always gives 
 
 import multiprocessing
 import os
+import shutil
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,9 +23,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from bertkit.data.corpus import iter_documents, resolve_inputs
-from bertkit.data.shards import Manifest, Shard, ShardInfo, token_dtype, write_shard
+from bertkit.data.shards import MANIFEST, Manifest, Shard, ShardInfo, token_dtype, write_shard
 from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+from bertkit.tokenizer import WordPieceTokenizer
 
 DEFAULT_SHARD_BYTES = 1 << 20
 HELDOUT_RULE = "splitmix64(document_index) / 2**64 < heldout_fraction"
@@ -98,6 +99,9 @@ def prepare_corpus(
         while pending:
             _record(manifest, out_dir, pending.popleft().get(), progress)
     if manifest.total("documents") == 0:
+        for info in manifest.shards:  # shards of empty documents; nothing worth resuming
+            shutil.rmtree(out_dir / info.name)
+        (out_dir / MANIFEST).unlink()
         raise FileFormatError(f"{', '.join(map(str, inputs))}: the corpus holds no text (empty input)")
     manifest.shards.sort(key=lambda s: s.name)
     manifest.complete = True
@@ -108,9 +112,7 @@ def prepare_corpus(
 def _resume_or_start(out_dir: Path, wanted: Manifest) -> Manifest:
     """The manifest to continue: the existing one when it was made with the same settings, else a new one."""
     for stale in out_dir.glob("shard-*.tmp"):  # a shard a killed run was writing
-        for f in stale.iterdir():
-            f.unlink()
-        stale.rmdir()
+        shutil.rmtree(stale)
     try:
         existing = Manifest.load(out_dir)
     except FileFormatError:

