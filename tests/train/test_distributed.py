@@ -58,3 +58,18 @@ def test_two_processes_match_one_process_with_the_same_global_batch(small_run, a
     torchrun([*as_flags(small_run(ddp_dir, batch_size=4, **settings)), "--resume"], subprocess_env)
     assert [(r["step"], r["split"], r["loss"]) for r in read_metrics(ddp_dir)] == losses
     assert (ddp_dir / "final" / "model.safetensors").exists()
+
+
+def test_device_choice():
+    from bertkit.errors import InvalidArgumentError
+    from bertkit.train.distributed import pick_device, setup
+
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto") == (torch.device("cuda", 0) if torch.cuda.is_available() else torch.device("cpu"))
+    with pytest.raises(InvalidArgumentError, match="--device"):
+        pick_device("tpu:banana")
+    if not torch.cuda.is_available():
+        with pytest.raises(InvalidArgumentError, match="--device cuda: CUDA is not available"):
+            pick_device("cuda")
+    single = setup("cpu")  # no torchrun variables: one process, no process group
+    assert (single.rank, single.world_size, single.is_main, single.enabled) == (0, 1, True, False)
