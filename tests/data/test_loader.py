@@ -160,6 +160,14 @@ def test_missing_manifest_empty_split_and_small_corpus_are_clear_errors(tmp_path
         PretrainingData(tang_dir, tokenizer, batch_size=100_000)
 
 
+def test_a_heldout_split_smaller_than_a_batch_still_gives_its_partial_epoch(data_dir, tokenizer):
+    data = PretrainingData(data_dir, tokenizer, split="heldout", batch_size=100_000, num_workers=0)
+    (batch,) = data.one_epoch()
+    assert 0 < len(batch["input_ids"]) < 100_000
+    with pytest.raises(TrainingError, match="fewer than one global batch"):
+        next(iter(data))
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [({"max_seq_length": 4}, "max_seq_length=4"), ({"mlm_probability": 0.0}, "mlm_probability=0.0"),

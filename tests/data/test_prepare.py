@@ -1,4 +1,7 @@
 import json
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -50,38 +53,51 @@ def test_worker_processes_write_the_same_shards(tmp_path, tokenizer_dir, data_di
         assert all(np.array_equal(getattr(mine, a), getattr(theirs, a)) for a in ("tokens", "sentences", "documents", "heldout"))
 
 
-def test_an_interrupted_run_resumes_where_it_stopped(
-    tmp_path, tokenizer_dir, monkeypatch, data_dir, corpus_files, documents_tokens
-):
-    original = prepare_module.tokenize_shard
-    calls = []
+# Runs prepare in a child process that SIGKILLs itself while writing its fourth shard.
+KILLED_MID_SHARD = """
+import os, signal, sys
+import bertkit.data.prepare as prepare
+written = []
 
-    def crash_on_third(task, tokenizer):
-        if len(calls) == 2:
-            raise KeyboardInterrupt
-        calls.append(task.name)
-        return original(task, tokenizer)
+def write_then_die(out_dir, name, shard):
+    written.append(name)
+    if len(written) == 4:
+        (out_dir / (name + ".tmp")).mkdir()
+        (out_dir / (name + ".tmp") / "tokens.npy").write_bytes(b"half a file")
+        os.kill(os.getpid(), signal.SIGKILL)
+    real_write_shard(out_dir, name, shard)
 
-    monkeypatch.setattr(prepare_module, "tokenize_shard", crash_on_third)
-    with pytest.raises(KeyboardInterrupt):
-        prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05)
+real_write_shard, prepare.write_shard = prepare.write_shard, write_then_die
+*inputs, tokenizer_dir, out = sys.argv[1:]
+prepare.prepare_corpus(inputs, tokenizer_dir, out, heldout_fraction=0.05, workers=0, shard_bytes=64_000,
+                       show_progress=False)
+"""
+
+
+def test_a_killed_run_resumes_where_it_stopped(tmp_path, tokenizer_dir, monkeypatch, data_dir, corpus_files):
+    killed = subprocess.run([sys.executable, "-c", KILLED_MID_SHARD, *map(str, corpus_files), str(tokenizer_dir),
+                             str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
     partial = Manifest.load(tmp_path)
-    assert not partial.complete and [s.name for s in partial.shards] == calls
-    (tmp_path / "shard-00002.tmp").mkdir()  # what a kill mid-write leaves
-    (tmp_path / "shard-00002.tmp" / "tokens.npy").write_bytes(b"half")
+    assert not partial.complete and [s.name for s in partial.shards] == ["shard-00000", "shard-00001", "shard-00002"]
+    assert (tmp_path / "shard-00003.tmp").is_dir()
 
-    def count(task, tokenizer):
-        calls.append(task.name)
+    original, tokenized = prepare_module.tokenize_shard, []
+
+    def counting(task, tokenizer):
+        tokenized.append(task.name)
         return original(task, tokenizer)
 
-    monkeypatch.setattr(prepare_module, "tokenize_shard", count)
+    monkeypatch.setattr(prepare_module, "tokenize_shard", counting)
     manifest = prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05)
     assert manifest.complete and manifest.shards == Manifest.load(data_dir).shards
-    assert len(calls) == len(manifest.shards) and len(set(calls)) == len(calls)  # nothing tokenized twice
+    assert tokenized == [s.name for s in manifest.shards[3:]]  # the three finished shards are kept
     assert not list(tmp_path.glob("*.tmp"))
-    assert [t for t, _ in documents_tokens(tmp_path)].__len__() == manifest.total("documents")
-    calls.clear()
-    assert prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05) == manifest and not calls
+    for info in manifest.shards:
+        mine, fresh = read_shard(tmp_path, info), read_shard(data_dir, info)
+        assert np.array_equal(mine.tokens, fresh.tokens) and np.array_equal(mine.documents, fresh.documents)
+    tokenized.clear()
+    assert prepare(corpus_files, tokenizer_dir, tmp_path, heldout_fraction=0.05) == manifest and not tokenized
 
 
 def test_other_settings_in_an_existing_directory_are_refused(tmp_path, tokenizer_dir, corpus_files):

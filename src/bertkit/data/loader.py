@@ -254,15 +254,24 @@ class PretrainingData:
         )
         self.maker = BatchMaker(index, spec)
         self.split, self.num_workers = split, num_workers
-        self.epoch, self.batch_index = 0, 0
-        if self.maker.batches_in_epoch(0) == 0:
+        self.data_dir, self.epoch, self.batch_index = data_dir, 0, 0
+        self.maker.plan(0)  # fail now on text that cannot make instances
+        if split == "train":
+            self._check_full_batches()
+
+    def _check_full_batches(self) -> None:
+        """Endless iteration needs one full global batch per epoch; a small held-out split may only have
+        the partial batch `one_epoch` gives."""
+        if self.maker.batches_in_epoch(self.epoch) == 0:
+            s = self.maker.spec
             raise TrainingError(
-                f"{data_dir}: the {split} split makes {len(self.maker.plan(0))} instances per epoch, fewer than "
-                f"one global batch (batch_size {batch_size} x world_size {world_size}); use a smaller batch "
-                "or more text"
+                f"{self.data_dir}: the {self.split} split makes {len(self.maker.plan(self.epoch))} instances per "
+                f"epoch, fewer than one global batch (batch_size {s.batch_size} x world_size {s.world_size}); "
+                "use a smaller batch or more text"
             )
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
+        self._check_full_batches()
         for batch in self._loader(_Positions(self.maker, self.epoch, self.batch_index)):
             self.batch_index += 1
             if self.batch_index >= self.maker.batches_in_epoch(self.epoch):
