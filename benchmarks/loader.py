@@ -55,7 +55,9 @@ def step_seconds(model: BertForPreTraining, batches, steps: int) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--presets", nargs="+", default=["tiny", "small"])
     args = parser.parse_args()
@@ -65,7 +67,9 @@ def main() -> None:
         prepare_corpus(sorted((ROOT / "data").glob("*.txt")), MODEL_DIR, data_dir, show_progress=False)
 
         def loader(num_workers: int) -> PretrainingData:
-            return PretrainingData(data_dir, MODEL_DIR, batch_size=32, max_seq_length=128, num_workers=num_workers)
+            return PretrainingData(
+                data_dir, MODEL_DIR, batch_size=32, max_seq_length=128, num_workers=num_workers
+            )
 
         print(f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}; batch 32 x 128, 15% masked")
         for workers in (0, 1, 2):
@@ -75,8 +79,10 @@ def main() -> None:
             fixed = next(iter(loader(0)))
             alone = step_seconds(model, itertools.repeat(fixed), args.steps)
             fed = step_seconds(model, loader(1), args.steps)
-            print(f"{preset:>5}: step on a fixed batch {alone * 1e3:7.1f} ms ({1 / alone:6.1f} steps/s); "
-                  f"fed by the loader {fed * 1e3:7.1f} ms; loader overhead {100 * (fed / alone - 1):+5.1f}%")
+            print(
+                f"{preset:>5}: step on a fixed batch {alone * 1e3:7.1f} ms ({1 / alone:6.1f} steps/s); "
+                f"fed by the loader {fed * 1e3:7.1f} ms; loader overhead {100 * (fed / alone - 1):+5.1f}%"
+            )
 
 
 if __name__ == "__main__":

@@ -49,7 +49,9 @@ def reference_prepare(corpus: Path, out: Path) -> int:
     def flush(docs: list[list[str]], index: int) -> int:
         encodings = tok.encode_batch([s for d in docs for s in d], add_special_tokens=False)
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
-        tokens = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.uint16, count=int(lengths.sum()))
+        tokens = np.fromiter(
+            chain.from_iterable(e.ids for e in encodings), dtype=np.uint16, count=int(lengths.sum())
+        )
         shard = out / f"shard-{index:05d}"
         shard.mkdir()
         np.save(shard / "tokens.npy", tokens)
@@ -75,9 +77,13 @@ def all_tokens(directory: Path, manifest: Manifest | None) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--mb", type=float, default=8.0, help="corpus size in MB (default 8)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="bertkit worker processes (default: all cores)")
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count(), help="bertkit worker processes (default: all cores)"
+    )
     parser.add_argument("--repeats", type=int, default=2, help="runs of each; the fastest counts (default 2)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -89,8 +95,14 @@ def main() -> None:
         ours, theirs = [], []
         for r in range(args.repeats):
             start = time.perf_counter()
-            manifest = prepare_corpus([corpus], MODEL_DIR, tmp / f"ours{r}", heldout_fraction=0.01,
-                                      workers=args.workers, show_progress=False)
+            manifest = prepare_corpus(
+                [corpus],
+                MODEL_DIR,
+                tmp / f"ours{r}",
+                heldout_fraction=0.01,
+                workers=args.workers,
+                show_progress=False,
+            )
             ours.append(time.perf_counter() - start)
             start = time.perf_counter()
             reference_prepare(corpus, tmp / f"ref{r}")

@@ -27,8 +27,9 @@ def tokenizer(tokenizer_dir) -> WordPieceTokenizer:
 def data_dir(tmp_path_factory, tokenizer_dir) -> pathlib.Path:
     """The bundled corpora prepared into several small shards, 5% of documents held out."""
     out = tmp_path_factory.mktemp("prepared")
-    prepare_corpus(CORPUS, tokenizer_dir, out, heldout_fraction=0.05, workers=0, shard_bytes=64_000,
-                   show_progress=False)
+    prepare_corpus(
+        CORPUS, tokenizer_dir, out, heldout_fraction=0.05, workers=0, shard_bytes=64_000, show_progress=False
+    )
     return out
 
 

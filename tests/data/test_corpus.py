@@ -25,7 +25,11 @@ def test_bytes_read_add_up_to_the_file_size(tmp_path):
 
 def test_jsonl_records_are_documents_split_into_sentences(tmp_path):
     path = tmp_path / "a.jsonl"
-    records = [{"text": "One. Two! Three?\nFour", "id": 1}, {"text": "   "}, {"text": "床前明月光。疑是地上霜！"}]
+    records = [
+        {"text": "One. Two! Three?\nFour", "id": 1},
+        {"text": "   "},
+        {"text": "床前明月光。疑是地上霜！"},
+    ]
     path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records) + "\n")
     assert documents(path) == [["One.", "Two!", "Three?", "Four"], ["床前明月光。", "疑是地上霜！"]]
 
@@ -63,7 +67,11 @@ def test_non_utf8_and_binary_files_name_the_file_and_place(tmp_path):
 
 @pytest.mark.parametrize(
     ("line", "message"),
-    [("{not json", "not valid JSON"), ('{"body": "x"}', "string field 'text'"), ("[1, 2]", "string field 'text'")],
+    [
+        ("{not json", "not valid JSON"),
+        ('{"body": "x"}', "string field 'text'"),
+        ("[1, 2]", "string field 'text'"),
+    ],
 )
 def test_bad_jsonl_records_name_the_line(tmp_path, line, message):
     path = tmp_path / "bad.jsonl"

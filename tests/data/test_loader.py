@@ -18,7 +18,8 @@ def take(data, n):
 
 def same(batches_a, batches_b) -> bool:
     return len(batches_a) == len(batches_b) and all(
-        a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a) for a, b in zip(batches_a, batches_b, strict=True)
+        a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+        for a, b in zip(batches_a, batches_b, strict=True)
     )
 
 
@@ -34,8 +35,10 @@ def test_batches_are_masked_pairs_of_real_text(data_dir, tokenizer, documents_to
     docs = [t for t, held in documents_tokens(data_dir) if not held]
     for batch in take(data, 2):
         assert {k: (v.dtype, tuple(v.shape)) for k, v in batch.items()} == {
-            "input_ids": (torch.long, (16, 64)), "token_type_ids": (torch.long, (16, 64)),
-            "attention_mask": (torch.long, (16, 64)), "labels": (torch.long, (16, 64)),
+            "input_ids": (torch.long, (16, 64)),
+            "token_type_ids": (torch.long, (16, 64)),
+            "attention_mask": (torch.long, (16, 64)),
+            "labels": (torch.long, (16, 64)),
             "next_sentence_label": (torch.long, (16,)),
         }
         for i in range(16):
@@ -46,7 +49,9 @@ def test_batches_are_masked_pairs_of_real_text(data_dir, tokenizer, documents_to
             seps = np.flatnonzero(original == tokenizer.sep_token_id)
             assert original[0] == tokenizer.cls_token_id and seps[-1] == n - 1 and len(seps) == 2
             a, b = original[1 : seps[0]], original[seps[0] + 1 : n - 1]
-            assert (batch["token_type_ids"][i, : seps[0] + 1] == 0).all() and (batch["token_type_ids"][i, seps[0] + 1 : n] == 1).all()
+            assert (batch["token_type_ids"][i, : seps[0] + 1] == 0).all() and (
+                batch["token_type_ids"][i, seps[0] + 1 : n] == 1
+            ).all()
             assert (labels[[0, seps[0], n - 1]] == IGNORE_INDEX).all() and (labels[n:] == IGNORE_INDEX).all()
             assert 1 <= (labels != IGNORE_INDEX).sum() <= 20
             # A is a span of one training document; a true B continues it there, a random B comes from elsewhere.
@@ -106,14 +111,18 @@ def test_whole_word_masking_masks_every_piece_of_a_word(data_dir, tokenizer):
         is_cont = continuation[original]
         is_cont[:, 0] = False
         # A ## piece is predicted exactly when the piece before it is (segment edges aside, which truncation cuts).
-        inside = is_cont & ~np.isin(np.roll(original, 1, axis=1), [tokenizer.sep_token_id, tokenizer.cls_token_id])
+        inside = is_cont & ~np.isin(
+            np.roll(original, 1, axis=1), [tokenizer.sep_token_id, tokenizer.cls_token_id]
+        )
         picked = labels != IGNORE_INDEX
         assert (picked[inside] == np.roll(picked, 1, axis=1)[inside]).all()
         pieces_seen += (picked & inside).sum()
     assert pieces_seen > 0
 
 
-def test_heldout_split_reads_only_heldout_documents_and_has_a_fixed_epoch(data_dir, tokenizer, documents_tokens):
+def test_heldout_split_reads_only_heldout_documents_and_has_a_fixed_epoch(
+    data_dir, tokenizer, documents_tokens
+):
     data = PretrainingData(data_dir, tokenizer, split="heldout", batch_size=8, num_workers=0)
     first, again = list(data.one_epoch()), list(data.one_epoch())
     assert first and same(first, again) and data.state_dict() == {"epoch": 0, "batch_index": 0}
@@ -134,15 +143,20 @@ def test_a_single_document_corpus_takes_negatives_from_far_away(tmp_path, tokeni
     assert 0 < batch["next_sentence_label"].sum() < 16
     short = tmp_path / "short.txt"
     short.write_text("One line.\nTwo lines.\n")
-    prepare_corpus([short], tokenizer_dir, tmp_path / "s", heldout_fraction=0.0, workers=0, show_progress=False)
+    prepare_corpus(
+        [short], tokenizer_dir, tmp_path / "s", heldout_fraction=0.0, workers=0, show_progress=False
+    )
     with pytest.raises(TrainingError, match="single document of fewer than 4 sentences"):
         PretrainingData(tmp_path / "s", tokenizer, batch_size=1)
 
 
 def test_a_different_tokenizer_names_both_fingerprints_and_the_fix(tang_dir, tokenizer):
     other = WordPieceTokenizer(tokenizer.ids_to_tokens, lowercase=False)
-    with pytest.raises(TrainingError, match=f"prepared with tokenizer {tokenizer.fingerprint()}.*given is "
-                       f"{other.fingerprint()}.*re-run `bertkit prepare`"):
+    with pytest.raises(
+        TrainingError,
+        match=f"prepared with tokenizer {tokenizer.fingerprint()}.*given is "
+        f"{other.fingerprint()}.*re-run `bertkit prepare`",
+    ):
         PretrainingData(tang_dir, other)
 
 
@@ -170,9 +184,13 @@ def test_a_heldout_split_smaller_than_a_batch_still_gives_its_partial_epoch(data
 
 @pytest.mark.parametrize(
     ("kw", "message"),
-    [({"max_seq_length": 4}, "max_seq_length=4"), ({"mlm_probability": 0.0}, "mlm_probability=0.0"),
-     ({"split": "test"}, "split='test'"), ({"rank": 2, "world_size": 2}, "rank=2, world_size=2"),
-     ({"batch_size": 0}, "batch_size=0")],
+    [
+        ({"max_seq_length": 4}, "max_seq_length=4"),
+        ({"mlm_probability": 0.0}, "mlm_probability=0.0"),
+        ({"split": "test"}, "split='test'"),
+        ({"rank": 2, "world_size": 2}, "rank=2, world_size=2"),
+        ({"batch_size": 0}, "batch_size=0"),
+    ],
 )
 def test_bad_arguments_are_named(tang_dir, tokenizer, kw, message):
     with pytest.raises(InvalidArgumentError, match=message):

@@ -16,7 +16,7 @@ def sequence(rng: np.random.Generator, n: int = 120, length: int = 128):
     ids[0], ids[n - 1] = CLS, SEP
     ids[1 : n - 1] = rng.integers(5, VOCAB, n - 2)
     ids[60] = SEP
-    maskable = (ids >= 5)
+    maskable = ids >= 5
     return ids, maskable
 
 

@@ -19,7 +19,9 @@ def prepare(inputs, tokenizer_dir, out, **kw):
     return prepare_corpus(inputs, tokenizer_dir, out, **kw)
 
 
-def test_shards_hold_every_sentence_tokenized_in_corpus_order(data_dir, tokenizer, corpus_files, documents_tokens):
+def test_shards_hold_every_sentence_tokenized_in_corpus_order(
+    data_dir, tokenizer, corpus_files, documents_tokens
+):
     manifest = Manifest.load(data_dir)
     assert manifest.complete and len(manifest.shards) > 3
     assert manifest.dtype == "uint16" and manifest.tokenizer_fingerprint == tokenizer.fingerprint()
@@ -50,7 +52,10 @@ def test_worker_processes_write_the_same_shards(tmp_path, tokenizer_dir, data_di
     assert manifest.shards == Manifest.load(data_dir).shards
     for info in manifest.shards:
         mine, theirs = read_shard(tmp_path, info), read_shard(data_dir, info)
-        assert all(np.array_equal(getattr(mine, a), getattr(theirs, a)) for a in ("tokens", "sentences", "documents", "heldout"))
+        assert all(
+            np.array_equal(getattr(mine, a), getattr(theirs, a))
+            for a in ("tokens", "sentences", "documents", "heldout")
+        )
 
 
 # Runs prepare in a child process that SIGKILLs itself while writing its fourth shard.
@@ -75,11 +80,19 @@ prepare.prepare_corpus(inputs, tokenizer_dir, out, heldout_fraction=0.05, worker
 
 
 def test_a_killed_run_resumes_where_it_stopped(tmp_path, tokenizer_dir, monkeypatch, data_dir, corpus_files):
-    killed = subprocess.run([sys.executable, "-c", KILLED_MID_SHARD, *map(str, corpus_files), str(tokenizer_dir),
-                             str(tmp_path)], capture_output=True, text=True, timeout=120)
+    killed = subprocess.run(
+        [sys.executable, "-c", KILLED_MID_SHARD, *map(str, corpus_files), str(tokenizer_dir), str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     partial = Manifest.load(tmp_path)
-    assert not partial.complete and [s.name for s in partial.shards] == ["shard-00000", "shard-00001", "shard-00002"]
+    assert not partial.complete and [s.name for s in partial.shards] == [
+        "shard-00000",
+        "shard-00001",
+        "shard-00002",
+    ]
     assert (tmp_path / "shard-00003.tmp").is_dir()
 
     original, tokenized = prepare_module.tokenize_shard, []
@@ -128,8 +141,11 @@ def test_empty_corpus_is_a_clear_error(tmp_path, tokenizer_dir):
 
 @pytest.mark.parametrize(
     ("kw", "message"),
-    [({"heldout_fraction": 1.0}, "heldout_fraction=1.0"), ({"workers": -1}, "workers=-1"),
-     ({"shard_bytes": 0}, "shard_bytes=0")],
+    [
+        ({"heldout_fraction": 1.0}, "heldout_fraction=1.0"),
+        ({"workers": -1}, "workers=-1"),
+        ({"shard_bytes": 0}, "shard_bytes=0"),
+    ],
 )
 def test_bad_arguments_are_named(tmp_path, tokenizer_dir, corpus_files, kw, message):
     with pytest.raises(InvalidArgumentError, match=message):
@@ -138,12 +154,35 @@ def test_bad_arguments_are_named(tmp_path, tokenizer_dir, corpus_files, kw, mess
 
 def test_cli_prepares_and_reports_errors_in_one_line(tmp_path, tokenizer_dir, capsys, corpus_files):
     out = tmp_path / "out"
-    assert main(["prepare", "--input", str(corpus_files[0]), "--tokenizer", str(tokenizer_dir), "--out", str(out),
-                 "--heldout-fraction", "0.1", "--workers", "1"]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "--input",
+                str(corpus_files[0]),
+                "--tokenizer",
+                str(tokenizer_dir),
+                "--out",
+                str(out),
+                "--heldout-fraction",
+                "0.1",
+                "--workers",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "documents" in capsys.readouterr().out
     assert json.loads((out / "manifest.json").read_text())["heldout_fraction"] == 0.1
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"fine\n\xff\xfe broken\n")
-    assert main(["prepare", "--input", str(bad), "--tokenizer", str(tokenizer_dir), "--out", str(tmp_path / "o2")]) == 2
+    assert (
+        main(
+            ["prepare", "--input", str(bad), "--tokenizer", str(tokenizer_dir), "--out", str(tmp_path / "o2")]
+        )
+        == 2
+    )
     last_line = capsys.readouterr().err.splitlines()[-1]  # after the progress bar
-    assert last_line.startswith("bertkit: error: ") and "bad.txt: not valid UTF-8 at byte offset 5" in last_line
+    assert (
+        last_line.startswith("bertkit: error: ") and "bad.txt: not valid UTF-8 at byte offset 5" in last_line
+    )

@@ -86,5 +86,7 @@ def _checked_lines(path: Path) -> Iterator[str]:
     # Valid UTF-8 can still be binary (NUL is valid UTF-8); text never holds NUL bytes.
     for number, line in enumerate(iter_lines(path), start=1):
         if "\x00" in line:
-            raise FileFormatError(f"{path}:{number}: contains NUL bytes; this looks like a binary file, not text")
+            raise FileFormatError(
+                f"{path}:{number}: contains NUL bytes; this looks like a binary file, not text"
+            )
         yield line

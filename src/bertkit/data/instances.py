@@ -62,9 +62,7 @@ def plan_instances(
                     a_end = chunk_start + int(rng.integers(1, chunk_end - chunk_start))
                 if chunk_end - chunk_start == 1 or rng.random() < 0.5:
                     a_length = sum(lengths[chunk_start:a_end])
-                    b_start, b_end = _random_span(
-                        lengths, offsets, doc, chunk_start, target - a_length, rng
-                    )
+                    b_start, b_end = _random_span(lengths, offsets, doc, chunk_start, target - a_length, rng)
                     plan.append((chunk_start, a_end, b_start, b_end, 1))
                     s = a_end - 1  # the chunk's unused sentences start the next chunk
                 else:

@@ -113,8 +113,11 @@ class BatchMaker:
         if epoch not in self._plans:
             rng = np.random.default_rng([self.spec.seed, epoch, _PLAN_STREAM])
             plan = plan_instances(
-                self.index.sentence_lengths, self.index.document_offsets,
-                self.spec.max_seq_length, self.spec.short_seq_prob, rng,
+                self.index.sentence_lengths,
+                self.index.document_offsets,
+                self.spec.max_seq_length,
+                self.spec.short_seq_prob,
+                rng,
             )
             # Two epochs are live at a boundary: the loop finishing one while the prefetcher starts the next.
             for old in sorted(self._plans)[:-1]:
@@ -134,7 +137,9 @@ class BatchMaker:
         plan = self.plan(epoch)
         first = (index * s.world_size + s.rank) * s.batch_size
         rows = range(first, min(first + s.batch_size, len(plan)))
-        arrays = [self.instance(plan[p], np.random.default_rng([s.seed, epoch, _INSTANCE_STREAM, p])) for p in rows]
+        arrays = [
+            self.instance(plan[p], np.random.default_rng([s.seed, epoch, _INSTANCE_STREAM, p])) for p in rows
+        ]
         batch = {name: torch.from_numpy(np.stack([a[i] for a in arrays])) for i, name in enumerate(_FIELDS)}
         batch["next_sentence_label"] = torch.from_numpy(plan[rows.start : rows.stop, IS_RANDOM_NEXT].copy())
         return batch
@@ -217,8 +222,15 @@ class PretrainingData:
         num_workers: int = 1,
     ) -> None:
         _check_arguments(
-            max_seq_length, batch_size, mlm_probability, max_predictions_per_seq, short_seq_prob, split,
-            rank, world_size, num_workers,
+            max_seq_length,
+            batch_size,
+            mlm_probability,
+            max_predictions_per_seq,
+            short_seq_prob,
+            split,
+            rank,
+            world_size,
+            num_workers,
         )
         if not isinstance(tokenizer, WordPieceTokenizer):
             tokenizer = WordPieceTokenizer.from_pretrained(tokenizer)
@@ -235,8 +247,13 @@ class PretrainingData:
                 f"{data_dir}: the {split} split has no documents"
                 + (" (prepare the data with a --heldout-fraction above 0)" if split == "heldout" else "")
             )
-        specials = [tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id,
-                    tokenizer.mask_token_id, tokenizer.unk_token_id]
+        specials = [
+            tokenizer.cls_token_id,
+            tokenizer.sep_token_id,
+            tokenizer.pad_token_id,
+            tokenizer.mask_token_id,
+            tokenizer.unk_token_id,
+        ]
         masking = MaskingConfig(
             mask_token_id=tokenizer.mask_token_id,
             random_token_ids=np.setdiff1d(np.arange(len(tokenizer)), specials),
@@ -247,9 +264,16 @@ class PretrainingData:
         if whole_word_mask:
             continuation = np.array([t.startswith("##") for t in tokenizer.ids_to_tokens], dtype=bool)
         spec = BatchSpec(
-            max_seq_length=max_seq_length, batch_size=batch_size, short_seq_prob=short_seq_prob, seed=seed,
-            rank=rank, world_size=world_size, cls_token_id=tokenizer.cls_token_id,
-            sep_token_id=tokenizer.sep_token_id, pad_token_id=tokenizer.pad_token_id, masking=masking,
+            max_seq_length=max_seq_length,
+            batch_size=batch_size,
+            short_seq_prob=short_seq_prob,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            cls_token_id=tokenizer.cls_token_id,
+            sep_token_id=tokenizer.sep_token_id,
+            pad_token_id=tokenizer.pad_token_id,
+            masking=masking,
             continuation=continuation,
         )
         self.maker = BatchMaker(index, spec)
@@ -287,8 +311,12 @@ class PretrainingData:
 
     def _loader(self, positions: _Positions) -> DataLoader:
         return DataLoader(
-            _Batches(self.maker), sampler=positions, batch_size=None, num_workers=self.num_workers,
-            prefetch_factor=4 if self.num_workers else None, pin_memory=torch.cuda.is_available(),
+            _Batches(self.maker),
+            sampler=positions,
+            batch_size=None,
+            num_workers=self.num_workers,
+            prefetch_factor=4 if self.num_workers else None,
+            pin_memory=torch.cuda.is_available(),
         )
 
     def batches_in_epoch(self, epoch: int = 0) -> int:
@@ -314,17 +342,33 @@ def check_tokenizer(manifest: Manifest, tokenizer: WordPieceTokenizer, data_dir:
 
 
 def _check_arguments(
-    max_seq_length: int, batch_size: int, mlm_probability: float, max_predictions_per_seq: int,
-    short_seq_prob: float, split: str, rank: int, world_size: int, num_workers: int,
+    max_seq_length: int,
+    batch_size: int,
+    mlm_probability: float,
+    max_predictions_per_seq: int,
+    short_seq_prob: float,
+    split: str,
+    rank: int,
+    world_size: int,
+    num_workers: int,
 ) -> None:
     checks = [
-        (max_seq_length >= SPECIAL_TOKENS_PER_PAIR + 2, f"max_seq_length={max_seq_length}: must be at least 5"),
+        (
+            max_seq_length >= SPECIAL_TOKENS_PER_PAIR + 2,
+            f"max_seq_length={max_seq_length}: must be at least 5",
+        ),
         (batch_size >= 1, f"batch_size={batch_size}: must be at least 1"),
         (0.0 < mlm_probability < 1.0, f"mlm_probability={mlm_probability}: expected a number in (0, 1)"),
-        (max_predictions_per_seq >= 1, f"max_predictions_per_seq={max_predictions_per_seq}: must be at least 1"),
+        (
+            max_predictions_per_seq >= 1,
+            f"max_predictions_per_seq={max_predictions_per_seq}: must be at least 1",
+        ),
         (0.0 <= short_seq_prob <= 1.0, f"short_seq_prob={short_seq_prob}: expected a number in [0, 1]"),
         (split in SPLITS, f"split={split!r}: expected one of {', '.join(SPLITS)}"),
-        (world_size >= 1 and 0 <= rank < world_size, f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size"),
+        (
+            world_size >= 1 and 0 <= rank < world_size,
+            f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size",
+        ),
         (num_workers >= 0, f"num_workers={num_workers}: expected 0 or more"),
     ]
     for ok, message in checks:

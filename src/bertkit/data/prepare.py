@@ -84,7 +84,10 @@ def prepare_corpus(
         return manifest
     done = {s.name for s in manifest.shards}
     progress = tqdm(
-        total=sum(i["bytes"] for i in wanted.inputs), unit="B", unit_scale=True, desc="prepare",
+        total=sum(i["bytes"] for i in wanted.inputs),
+        unit="B",
+        unit_scale=True,
+        desc="prepare",
         disable=not show_progress,
     )
     with progress, _Tokenizers(tokenizer, tokenizer_dir, workers) as pool:
@@ -132,7 +135,9 @@ def _resume_or_start(out_dir: Path, wanted: Manifest) -> Manifest:
     return existing
 
 
-def _shard_tasks(documents: Iterator[tuple[list[str], int]], out_dir: Path, wanted: Manifest) -> Iterator[ShardTask]:
+def _shard_tasks(
+    documents: Iterator[tuple[list[str], int]], out_dir: Path, wanted: Manifest
+) -> Iterator[ShardTask]:
     """Group the document stream into shards of at least `shard_bytes` of text (the last may be smaller)."""
     batch: list[list[str]] = []
     size = first = index = 0
@@ -142,10 +147,14 @@ def _shard_tasks(documents: Iterator[tuple[list[str], int]], out_dir: Path, want
         batch.append(sentences)
         size += nbytes
         if size >= wanted.shard_bytes:
-            yield ShardTask(out_dir, f"shard-{index:05d}", first, batch, size, wanted.heldout_fraction, wanted.dtype)
+            yield ShardTask(
+                out_dir, f"shard-{index:05d}", first, batch, size, wanted.heldout_fraction, wanted.dtype
+            )
             batch, size, index = [], 0, index + 1
     if batch:
-        yield ShardTask(out_dir, f"shard-{index:05d}", first, batch, size, wanted.heldout_fraction, wanted.dtype)
+        yield ShardTask(
+            out_dir, f"shard-{index:05d}", first, batch, size, wanted.heldout_fraction, wanted.dtype
+        )
 
 
 def _record(manifest: Manifest, out_dir: Path, info: ShardInfo, progress: tqdm) -> None:

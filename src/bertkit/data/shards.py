@@ -119,7 +119,9 @@ def read_shard(data_dir: Path, info: ShardInfo) -> Shard:
     try:
         arrays = {a: np.load(data_dir / info.name / f"{a}.npy", mmap_mode="r") for a in ARRAYS}
     except (OSError, ValueError) as err:
-        raise FileFormatError(f"{data_dir / info.name}: cannot read shard ({err}); re-run `bertkit prepare`") from None
+        raise FileFormatError(
+            f"{data_dir / info.name}: cannot read shard ({err}); re-run `bertkit prepare`"
+        ) from None
     if len(arrays["documents"]) != info.documents + 1 or len(arrays["tokens"]) != info.tokens:
         raise FileFormatError(
             f"{data_dir / info.name}: shard does not match {MANIFEST} (truncated?); re-run `bertkit prepare`"
