@@ -562,7 +562,10 @@ def checkpoint_info(directory: str | Path, seq_len: int | None = None) -> dict[s
         raise InvalidArgumentError(f"info: seq_len must be positive, got {seq_len}")
     with WeightReader(directory) as reader:
         stored = canonical_names(reader.keys())
-        architecture = architecture_of(directory, reader.keys())
+        try:
+            architecture = architecture_of(directory, reader.keys())
+        except CheckpointError:  # only convert needs to know; info reports what it can
+            architecture = "unknown (no 'architectures' in config.json)"
         groups: dict[str, int] = {}
         for canon, name in stored.items():
             parts = canon.split(".")
