@@ -101,7 +101,7 @@ class BatchSpec:
 
 
 class BatchMaker:
-    """Makes batch (epoch, index) of one rank; keeps the plan of the last epoch it was asked about."""
+    """Makes batch (epoch, index) of one rank; keeps the plans of the two latest epochs it was asked about."""
 
     def __init__(self, index: SplitIndex, spec: BatchSpec) -> None:
         self.index, self.spec = index, spec
@@ -243,10 +243,13 @@ class PretrainingData:
         check_tokenizer(manifest, tokenizer, data_dir)
         index = SplitIndex(data_dir, manifest, split)
         if index.num_documents == 0:
-            raise TrainingError(
-                f"{data_dir}: the {split} split has no documents"
-                + (" (prepare the data with a --heldout-fraction above 0)" if split == "heldout" else "")
-            )
+            hint = ""
+            if split == "heldout":
+                hint = (
+                    f" (prepared with --heldout-fraction {manifest.heldout_fraction}, which held out none of its "
+                    f"{manifest.total('documents')} documents; prepare again with a larger fraction)"
+                )
+            raise TrainingError(f"{data_dir}: the {split} split has no documents{hint}")
         specials = [
             tokenizer.cls_token_id,
             tokenizer.sep_token_id,
