@@ -136,7 +136,8 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
             scheduler.step()
             state.step += 1
             state.tokens_seen += int(counters[TOKENS].item())
-            window += counters if finite else torch.zeros_like(counters)
+            if finite:  # a skipped step's NaN would poison the logged averages
+                window += counters
             bar.update(1)
 
             # --- log, evaluate, checkpoint
@@ -148,8 +149,8 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
                     record["skipped"] = True
                 if log is not None:
                     log.write(record)
-                bar.set_postfix(loss=f"{record['loss']:.3f}", mlm_acc=f"{record['mlm_acc']:.3f}",
-                                lr=f"{lr:.2e}", tok_s=f"{record['tokens_per_s']:.0f}")
+                bar.set_postfix(loss=record["loss"], mlm_acc=record["mlm_acc"], lr=lr,
+                                tok_s=round(record["tokens_per_s"]))
                 window.zero_()
                 window_start = time.perf_counter()
             pause_start = time.perf_counter()
@@ -204,11 +205,14 @@ def _counts(out, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         ])
 
 
-def _rates(counters: torch.Tensor) -> dict[str, float]:
-    """Mean loss over the micro-batches, and accuracies as correct / total (not a mean of per-batch ratios)."""
-    return {"loss": counters[LOSS].item() / max(1.0, counters[BATCHES].item()),
-            "mlm_acc": counters[MLM_CORRECT].item() / max(1.0, counters[MLM_TOTAL].item()),
-            "nsp_acc": counters[NSP_CORRECT].item() / max(1.0, counters[NSP_TOTAL].item())}
+def _rates(counters: torch.Tensor) -> dict[str, float | None]:
+    """Mean loss over the micro-batches, and accuracies as correct / total (not a mean of per-batch ratios);
+    None when there is nothing to average (every step of the window skipped as non-finite)."""
+    def ratio(num: int, den: int) -> float | None:
+        return counters[num].item() / counters[den].item() if counters[den] > 0 else None
+
+    return {"loss": ratio(LOSS, BATCHES), "mlm_acc": ratio(MLM_CORRECT, MLM_TOTAL),
+            "nsp_acc": ratio(NSP_CORRECT, NSP_TOTAL)}
 
 
 @torch.no_grad()
