@@ -186,3 +186,24 @@ def test_cli_prepares_and_reports_errors_in_one_line(tmp_path, tokenizer_dir, ca
     assert (
         last_line.startswith("bertkit: error: ") and "bad.txt: not valid UTF-8 at byte offset 5" in last_line
     )
+
+
+def test_a_directory_of_jsonl_and_text_is_prepared_in_sorted_file_order(tmp_path, tokenizer_dir, tokenizer):
+    corpus = tmp_path / "corpus"
+    (corpus / "b").mkdir(parents=True)
+    (corpus / "a.jsonl").write_text(
+        '{"text": "First record. It has two sentences."}\n{"text": "Second record."}\n'
+    )
+    (corpus / "b" / "c.txt").write_text("A text document.\nWith two lines.\n")
+    manifest = prepare([corpus], tokenizer_dir, tmp_path / "out", workers=2)
+    shard = read_shard(tmp_path / "out", manifest.shards[0])
+    sentences = [
+        "First record.",
+        "It has two sentences.",
+        "Second record.",
+        "A text document.",
+        "With two lines.",
+    ]
+    expected = [i for ids in tokenizer.tokenize_to_ids(sentences) for i in ids]
+    assert shard.tokens.tolist() == expected
+    assert shard.documents.tolist() == [0, 2, 3, 5]
