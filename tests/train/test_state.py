@@ -41,6 +41,8 @@ def test_checkpoint_round_trip(tmp_path):
     path = save_checkpoint(tmp_path, model, state, keep=2)
     assert path == tmp_path / "checkpoints" / "step-3"
     assert {p.name for p in path.iterdir()} == {"model.safetensors", "config.json", "trainer.pt"}
+    exported = BertForPreTraining.from_pretrained(path)  # a checkpoint is also a model directory
+    assert torch.equal(exported.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)
 
     fresh = tiny_model(seed=1)
     loaded = load_checkpoint(latest_checkpoint(tmp_path), fresh)
@@ -98,13 +100,16 @@ def test_partial_directories_are_not_checkpoints(tmp_path):
     assert checkpoint_dirs(tmp_path) == []
 
 
-@pytest.mark.parametrize("broken", ["model.safetensors", "trainer.pt"])
-def test_corrupt_checkpoint(tmp_path, broken):
+@pytest.mark.parametrize("broken,message", [
+    ("model.safetensors", "cannot load the model weights: .*model.safetensors: not a readable safetensors file"),
+    ("trainer.pt", "trainer.pt is missing or corrupt"),
+])
+def test_corrupt_checkpoint(tmp_path, broken, message):
     model = tiny_model()
     path = save_checkpoint(tmp_path, model, trained_state(model, 1), keep=1)
     data = (path / broken).read_bytes()
     (path / broken).write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=f"step-1: {broken} is missing,? (or )?corrupt"):
+    with pytest.raises(CheckpointError, match=f"step-1: {message}.*delete .*step-1 to resume from the checkpoint"):
         load_checkpoint(path, tiny_model())
 
 
@@ -112,5 +117,5 @@ def test_checkpoint_of_another_model_size(tmp_path):
     model = tiny_model()
     path = save_checkpoint(tmp_path, model, trained_state(model, 1), keep=1)
     other = BertForPreTraining(BertConfig.preset("mini", vocab_size=60, max_position_embeddings=16))
-    with pytest.raises(CheckpointError, match="another model size"):
+    with pytest.raises(CheckpointError, match="step-1: cannot load the model weights: .*shape"):
         load_checkpoint(path, other)

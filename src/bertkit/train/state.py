@@ -1,8 +1,8 @@
 """Checkpoints of a run: what it takes to continue exactly where it stopped, written so a crash cannot break them.
 
 RUN_DIR/checkpoints/step-N/ holds
-  model.safetensors   the unwrapped model's weights (tied weights stored once)
-  config.json         its BertConfig
+  config.json         the model, in Hugging Face's layout (so every checkpoint also loads as a model:
+  model.safetensors   `BertForPreTraining.from_pretrained(step_dir)`, transformers alike)
   trainer.pt          TrainState: step, optimizer, scheduler, RNG states and data position of every process,
                       all tensors and plain numbers, so `torch.load(weights_only=True)` reads it (no unpickling)
 A checkpoint is written into a hidden temporary directory and renamed into place, so `step-N` either exists
@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_model, save_model
 from torch import nn
 
-from bertkit.errors import CheckpointError, TrainingError
+from bertkit.errors import CheckpointError, FileFormatError, TrainingError
+from bertkit.model.checkpoint import WeightReader, load_weights
 
 _STEP_DIR = re.compile(r"step-(\d+)")
 _TMP_PREFIX = ".tmp-"
@@ -99,8 +98,7 @@ def save_checkpoint(run_dir: str | Path, model: nn.Module, state: TrainState, ke
     shutil.rmtree(tmp, ignore_errors=True)
     try:
         tmp.mkdir()
-        save_model(model, str(tmp / "model.safetensors"))
-        model.config.to_json_file(tmp / "config.json")
+        model.save_pretrained(tmp)
         torch.save(asdict(state), tmp / "trainer.pt")
         _fsync_tree(tmp)
         if final.exists():  # the same step saved again (a repeated final save): replace it whole
@@ -149,17 +147,18 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
 
 
 def load_checkpoint(path: str | Path, model: nn.Module) -> TrainState:
-    """Load the weights into `model` (unwrapped) and return the rest of the state; CheckpointError if broken."""
+    """Load the weights into `model` (unwrapped; its parameters stay the ones the optimizer holds) and return
+    the rest of the state; CheckpointError if anything is missing, corrupt or of another model size."""
     path = Path(path)
     try:
-        missing, unexpected = load_model(model, str(path / "model.safetensors"), strict=False,
-                                         device=str(next(model.parameters()).device))
-    except (OSError, SafetensorError, RuntimeError) as e:
-        raise CheckpointError(f"{path}: model.safetensors is missing, corrupt or of another model size ({e}); "
+        with WeightReader(path) as reader:
+            info = load_weights(model, reader, source=path)
+    except (FileFormatError, CheckpointError) as e:
+        raise CheckpointError(f"{path}: cannot load the model weights: {e}; "
                               f"delete {path} to resume from the checkpoint before it") from e
-    if missing or unexpected:
-        raise CheckpointError(f"{path}: model.safetensors does not match this model (missing {sorted(missing)}, "
-                              f"unexpected {sorted(unexpected)}); was it written with another --preset?")
+    if info.newly_initialised or info.unused:
+        raise CheckpointError(f"{path}: the weights do not match this model (missing {info.newly_initialised}, "
+                              f"unexpected {info.unused}); was the run started with another --preset?")
     try:
         raw = torch.load(path / "trainer.pt", map_location="cpu", weights_only=True)
         return TrainState(**raw)
