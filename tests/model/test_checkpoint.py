@@ -198,6 +198,7 @@ def test_loads_straight_into_bfloat16(tmp_path):
     assert torch.equal(ours.pooler.dense.weight, theirs.pooler.dense.weight.to(torch.bfloat16))
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile's imports warn about torch.jit
 def test_saves_the_unwrapped_model(tmp_path):
     model = bertkit.BertForMaskedLM(CONFIGS["tiny"])
     for wrapped in (torch.compile(model), torch.nn.DataParallel(model)):  # wrappers only; nothing is compiled
