@@ -6,6 +6,7 @@ import sys
 import pytest
 import torch
 
+from bertkit.errors import TrainingError
 from bertkit.model import BertForPreTraining
 from bertkit.train.loop import pretrain
 from bertkit.train.metrics import read_metrics
@@ -58,6 +59,10 @@ def test_two_processes_match_one_process_with_the_same_global_batch(small_run, a
     torchrun([*as_flags(small_run(ddp_dir, batch_size=4, **settings)), "--resume"], subprocess_env)
     assert [(r["step"], r["split"], r["loss"]) for r in read_metrics(ddp_dir)] == losses
     assert (ddp_dir / "final" / "model.safetensors").exists()
+
+    # One process cannot take over the two processes' data shares and RNG streams.
+    with pytest.raises(TrainingError, match="step-8 was written by 2 process"):
+        pretrain(small_run(ddp_dir, batch_size=4, resume=True, **settings | {"max_steps": 12}))
 
 
 def test_device_choice():
