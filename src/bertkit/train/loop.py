@@ -149,7 +149,7 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
                     record["skipped"] = True
                 if log is not None:
                     log.write(record)
-                bar.set_postfix(loss=record["loss"], mlm_acc=record["mlm_acc"], lr=lr,
+                bar.set_postfix(loss=record["loss"], mlm_acc=record["mlm_acc"], nsp_acc=record["nsp_acc"], lr=lr,
                                 tok_s=round(record["tokens_per_s"]))
                 window.zero_()
                 window_start = time.perf_counter()
