@@ -102,9 +102,10 @@ def test_transformers_checkpoint_loads_with_same_outputs(cls_name, layout, tmp_p
     assert_same_outputs(ours, theirs, cls_name, batch(cfg, cls_name, pair_batch))
 
 
+@pytest.mark.parametrize("config_name", list(CONFIGS))
 @pytest.mark.parametrize("cls_name", CLASSES)
-def test_saved_checkpoint_loads_in_transformers(cls_name, tmp_path, pair_batch):
-    cfg = config_for("odd", cls_name)
+def test_saved_checkpoint_loads_in_transformers(cls_name, config_name, tmp_path, pair_batch):
+    cfg = config_for(config_name, cls_name)
     torch.manual_seed(1)
     ours = getattr(bertkit, cls_name)(cfg).eval()
     ours.save_pretrained(tmp_path)
