@@ -1,4 +1,5 @@
 import json
+import sys
 
 import pytest
 
@@ -46,3 +47,14 @@ def test_plot_writes_a_png(tmp_path):
     assert out == tmp_path / "loss.png"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plot_run(tmp_path, tmp_path / "elsewhere" / "curves.png").stat().st_size > 1000
+
+
+def test_plot_cli_errors(tmp_path, capsys, monkeypatch):
+    from bertkit.cli import main
+
+    assert main(["plot", str(tmp_path)]) == 2
+    assert f"bertkit: error: {tmp_path / 'metrics.jsonl'}: no metrics file" in capsys.readouterr().err
+    write(tmp_path, [1])
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # the optional extra not installed
+    assert main(["plot", str(tmp_path)]) == 2
+    assert "bertkit plot needs matplotlib: pip install 'bertkit[plot]'" in capsys.readouterr().err
