@@ -146,6 +146,17 @@ def test_encoder_checkpoint_into_classifier_initialises_head_with_one_log_line(t
         close(ours.bert(**inputs).last_hidden_state, encoder(**inputs).last_hidden_state)
 
 
+def test_fresh_mlm_head_gets_berts_initialisation_and_stays_tied(tmp_path):
+    hf_model("BertModel", CONFIGS["tiny"]).save_pretrained(tmp_path)
+    ours = bertkit.BertForMaskedLM.from_pretrained(tmp_path)
+    head = ours.cls.predictions
+    assert torch.equal(head.transform.LayerNorm.weight, torch.ones(128))
+    assert torch.equal(head.transform.LayerNorm.bias, torch.zeros(128))
+    assert torch.equal(head.bias, torch.zeros(120)) and torch.equal(head.transform.dense.bias, torch.zeros(128))
+    assert 0.01 < head.transform.dense.weight.std().item() < 0.04
+    assert head.decoder.weight is ours.bert.embeddings.word_embeddings.weight and head.decoder.bias is head.bias
+
+
 def test_pretraining_checkpoint_into_bare_encoder_reports_unused_heads(tmp_path, pair_batch, caplog):
     cfg = CONFIGS["tiny"]
     theirs = hf_model("BertForPreTraining", cfg)
