@@ -1,5 +1,6 @@
 import json
 import math
+import shutil
 import signal
 import subprocess
 import sys
@@ -161,3 +162,14 @@ def test_bf16_autocast_on_cpu(small_run, tmp_path):
     assert len(losses) == 3 and all(math.isfinite(v) for v in losses.values())
     assert BertForPreTraining.from_pretrained(tmp_path / "run" / "final").bert.embeddings.word_embeddings.weight.dtype \
         == torch.float32  # autocast computes in bf16, the weights stay fp32
+
+
+def test_lamb_run_resumes_exactly(small_run, tmp_path):
+    settings = dict(optimizer="lamb", lr=2e-2, schedule="cosine", max_steps=8, save_every=4, eval_every=0)
+    pretrain(small_run(tmp_path / "run", **settings))
+    losses = train_losses(tmp_path / "run")
+    assert losses[8] < losses[1]
+    shutil.rmtree(tmp_path / "run" / "checkpoints" / "step-8")
+    shutil.rmtree(tmp_path / "run" / "final")
+    pretrain(small_run(tmp_path / "run", **settings, resume=True))  # from step 4, LAMB's state and all
+    assert train_losses(tmp_path / "run") == losses
