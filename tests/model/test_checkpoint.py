@@ -268,6 +268,8 @@ def test_missing_config_and_missing_directory(tmp_path):
         bertkit.BertModel.from_pretrained(tmp_path)
     with pytest.raises(CheckpointError, match="no such checkpoint directory"):
         bertkit.BertModel.from_pretrained(tmp_path / "nope")
+    with pytest.raises(CheckpointError, match="model.safetensors: is a file; pass the checkpoint directory"):
+        bertkit.BertModel.from_pretrained(tmp_path / "model.safetensors")
 
 
 def test_non_bert_config(tmp_path):

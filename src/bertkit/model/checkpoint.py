@@ -60,11 +60,19 @@ SAFETENSORS_DTYPES = {"F64": torch.float64, "F32": torch.float32, "F16": torch.f
 # --- finding and reading weight files ------------------------------------------------------------
 
 
-def find_weight_files(directory: str | Path) -> list[Path]:
-    """The files holding a checkpoint's tensors, in the first layout found (single or sharded)."""
+def checkpoint_directory(directory: str | Path) -> Path:
     directory = Path(directory)
+    if directory.is_file():
+        raise CheckpointError(f"{directory}: is a file; pass the checkpoint directory that holds config.json "
+                              "and the weights")
     if not directory.is_dir():
         raise CheckpointError(f"{directory}: no such checkpoint directory")
+    return directory
+
+
+def find_weight_files(directory: str | Path) -> list[Path]:
+    """The files holding a checkpoint's tensors, in the first layout found (single or sharded)."""
+    directory = checkpoint_directory(directory)
     for name in WEIGHT_FILES:
         path = directory / name
         if path.is_file():
@@ -229,10 +237,8 @@ class LoadingInfo:
 
 def read_config(directory: str | Path, **overrides: Any) -> BertConfig:
     """config.json of a checkpoint directory, with `overrides` (e.g. num_labels=3) applied."""
-    directory = Path(directory)
+    directory = checkpoint_directory(directory)
     path = directory / CONFIG_FILE
-    if not directory.is_dir():
-        raise CheckpointError(f"{directory}: no such checkpoint directory")
     if not path.is_file():
         raise CheckpointError(f"{directory}: no {CONFIG_FILE}; a Hugging Face BERT directory holds {CONFIG_FILE} "
                               f"and {SAFETENSORS_FILE} (or {TORCH_FILE})")
