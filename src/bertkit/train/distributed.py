@@ -22,6 +22,7 @@ class Distributed:
     world_size: int = 1
     local_rank: int = 0
     device: torch.device = torch.device("cpu")
+    owns_group: bool = False  # joined here, so left here (a caller's own process group is left alone)
 
     @property
     def is_main(self) -> bool:
@@ -53,16 +54,18 @@ def setup(requested_device: str = "auto") -> Distributed:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     rank, local_rank = int(os.environ.get("RANK", "0")), int(os.environ.get("LOCAL_RANK", "0"))
     device = pick_device(requested_device, local_rank)
-    if world_size > 1 and not dist.is_initialized():
+    owns_group = world_size > 1 and not dist.is_initialized()
+    if owns_group:
         if device.type == "cuda":
             torch.cuda.set_device(device)
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
                                 rank=rank, world_size=world_size)
-    return Distributed(rank=rank, world_size=world_size, local_rank=local_rank, device=device)
+    return Distributed(rank=rank, world_size=world_size, local_rank=local_rank, device=device,
+                       owns_group=owns_group)
 
 
-def teardown() -> None:
-    if dist.is_initialized():
+def teardown(ctx: Distributed) -> None:
+    if ctx.owns_group:
         dist.destroy_process_group()
 
 

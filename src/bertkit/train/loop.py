@@ -51,7 +51,7 @@ def pretrain(cfg: PretrainConfig) -> Path | None:
     try:
         return _pretrain(cfg, ctx)
     finally:
-        distributed.teardown()
+        distributed.teardown(ctx)
 
 
 def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer) -> BertConfig:
