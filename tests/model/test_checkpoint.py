@@ -13,7 +13,7 @@ from safetensors.torch import load_file
 import bertkit
 from bertkit import BertConfig, CheckpointError, FileFormatError, InvalidArgumentError
 from bertkit.cli import main
-from bertkit.model.checkpoint import checkpoint_info, convert_checkpoint
+from bertkit.model.checkpoint import WeightReader, checkpoint_info, convert_checkpoint, load_weights
 
 transformers = pytest.importorskip("transformers")
 
@@ -184,6 +184,19 @@ def test_training_a_loaded_model_never_writes_to_the_checkpoint(layout, tmp_path
     assert weights.read_bytes() == before
     reloaded = bertkit.BertForMaskedLM.from_pretrained(tmp_path)
     assert torch.equal(reloaded.bert.embeddings.word_embeddings.weight, original)
+
+
+def test_loading_into_an_existing_model_keeps_its_parameter_storage(tmp_path):
+    theirs = hf_model("BertForPreTraining", CONFIGS["tiny"])
+    theirs.save_pretrained(tmp_path)
+    ours = bertkit.BertForPreTraining(CONFIGS["tiny"])
+    pointers = [p.data_ptr() for p in ours.parameters()]  # what an optimizer or a compiled graph holds
+    with WeightReader(tmp_path) as reader:
+        info = load_weights(ours, reader, source=tmp_path)
+    assert not info.newly_initialised and not info.unused
+    assert [p.data_ptr() for p in ours.parameters()] == pointers
+    for name, tensor in theirs.state_dict().items():
+        assert torch.equal(ours.state_dict()[name], tensor), name
 
 
 def test_stored_label_names_give_way_to_a_new_num_labels(tmp_path):

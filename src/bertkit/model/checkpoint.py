@@ -264,7 +264,7 @@ def load_pretrained(cls: type[nn.Module], directory: str | Path, *, dtype: torch
     config = read_config(directory, **overrides)
     with WeightReader(directory) as reader:
         model = build_model(cls, config, dtype=dtype, device=device)
-        load_weights(model, reader, source=Path(directory))
+        load_weights(model, reader, source=Path(directory), adopt=True)
     return model.eval()
 
 
@@ -312,21 +312,15 @@ def _initialise(model: nn.Module, names: list[str]) -> None:
             model._init_weights(owner)
 
 
-def _set(tensor: torch.Tensor, loaded: torch.Tensor) -> None:
-    if loaded.dtype == tensor.dtype and loaded.device == tensor.device and loaded.is_contiguous():
-        # Adopt the tensor just read (a private copy-on-write mapping of the file): copying it into the
-        # parameter would touch every page twice and take seconds for a base-size model.
-        tensor.data = loaded
-    else:
-        tensor.copy_(loaded)  # cast or move as it copies
-
-
-def load_weights(model: nn.Module, reader: WeightReader, source: Path) -> LoadingInfo:
+def load_weights(model: nn.Module, reader: WeightReader, source: Path, *, adopt: bool = False) -> LoadingInfo:
     """Copy a checkpoint's tensors into `model`, after checking every name and shape.
 
+    adopt: let parameters take the tensors read instead of copying into them; only for a model nothing else
+    refers to yet (a compiled graph or CUDA graph may hold the old storage), as from build_model.
+
     Parameters the checkpoint lacks (a new head) get the model's initialisation, and checkpoint tensors the
-    model has no place for are skipped, each reported on one log line; missing encoder weights or a shape that disagrees with
-    the config are errors.
+    model has no place for are skipped, each reported on one log line; missing encoder weights or a shape that
+    disagrees with the config are errors.
     """
     params = model_parameters(model)
     stored = canonical_names(reader.keys())
@@ -350,7 +344,13 @@ def load_weights(model: nn.Module, reader: WeightReader, source: Path) -> Loadin
     with torch.no_grad():
         for canon, tensor in params.items():
             if canon in stored:
-                _set(tensor, reader.get(stored[canon]))
+                loaded = reader.get(stored[canon])
+                if adopt and loaded.dtype == tensor.dtype and loaded.device == tensor.device and loaded.is_contiguous():
+                    # Take the tensor just read (a private copy-on-write mapping of the file): copying it into
+                    # the parameter would touch every page twice and take seconds for a base-size model.
+                    tensor.data = loaded
+                else:
+                    tensor.copy_(loaded)  # casts or moves as it copies
     if hasattr(model, "tie_weights"):
         model.tie_weights()
     info = LoadingInfo(newly_initialised=[_model_name(c, model) for c in missing],
@@ -511,7 +511,7 @@ def convert_checkpoint(src: str | Path, dst: str | Path, dtype: torch.dtype | st
         if dtype is None:  # keep the stored precision
             dtype = next((reader.dtype(n) for n in stored.values() if reader.dtype(n).is_floating_point), None)
         model = build_model(classes[architecture], config, dtype=dtype)
-        info = load_weights(model, reader, source=src)
+        info = load_weights(model, reader, source=src, adopt=True)
         source_files = [str(p.relative_to(src)) for p in reader.files]
     save_pretrained(model, dst)
     written = export_state_dict(model)
