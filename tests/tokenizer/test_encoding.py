@@ -29,9 +29,7 @@ def test_truncation_equals_tokenizers(strategy, uncased, make_reference, pairs):
         for a, b in pairs[::3]:
             try:
                 want = reference.encode(a, b)
-            except (
-                Exception
-            ):  # tokenizers: "Sequence to truncate too short to respect the provided max_length"
+            except Exception:  # tokenizers: "Sequence to truncate too short to respect the max_length"
                 with pytest.raises(InvalidArgumentError, match="cannot lose"):
                     uncased.encode(a, b, max_length=max_length, truncation=strategy)
                 continue

@@ -6,8 +6,7 @@ template or the padding added, and its three truncation strategies with the same
 """
 
 import os
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -20,27 +19,53 @@ if TYPE_CHECKING:
     from bertkit.tokenizer.wordpiece import WordPieceTokenizer
 
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
-PADDING_STRATEGIES = ("longest", "max_length")
 
 
-@dataclass
 class Encoding:
-    """One encoded input. `offsets` are (start, end) character positions in the text each token came from
-    (the first text for segment 0, the pair for segment 1); added tokens have (0, 0)."""
+    """One encoded input: ids, type_ids, attention_mask, special_tokens_mask, and `tokens` and `offsets`, the
+    (start, end) character positions in the text each token came from (the first text for segment 0, the pair
+    for segment 1; (0, 0) for added tokens). Tokens and offsets are computed on first access: most batches
+    only feed ids to a model, and building a tuple per token costs more than finding the ids."""
 
-    ids: list[int]
-    tokens: list[str]
-    offsets: list[tuple[int, int]]
-    type_ids: list[int]
-    special_tokens_mask: list[int]
-    attention_mask: list[int] = field(default_factory=list)
+    __slots__ = ("_offsets", "_offsets_fn", "_tokens", "_vocab", "attention_mask", "ids", "special_tokens_mask",
+                 "type_ids")  # fmt: skip
 
-    def __post_init__(self) -> None:
-        if not self.attention_mask:
-            self.attention_mask = [1] * len(self.ids)
+    def __init__(
+        self,
+        ids: list[int],
+        type_ids: list[int],
+        special_tokens_mask: list[int],
+        offsets: Callable[[], list[tuple[int, int]]],
+        vocab: list[str],
+        attention_mask: list[int] | None = None,
+    ):
+        self.ids = ids
+        self.type_ids = type_ids
+        self.special_tokens_mask = special_tokens_mask
+        self.attention_mask = attention_mask if attention_mask is not None else [1] * len(ids)
+        self._offsets_fn = offsets
+        self._vocab = vocab
+        self._offsets: list[tuple[int, int]] | None = None
+        self._tokens: list[str] | None = None
+
+    @property
+    def tokens(self) -> list[str]:
+        if self._tokens is None:
+            vocab = self._vocab
+            self._tokens = [vocab[i] for i in self.ids]
+        return self._tokens
+
+    @property
+    def offsets(self) -> list[tuple[int, int]]:
+        if self._offsets is None:
+            self._offsets = self._offsets_fn()
+        return self._offsets
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    def __repr__(self) -> str:
+        return f"Encoding(ids={self.ids}, tokens={self.tokens}, offsets={self.offsets}, type_ids={self.type_ids})"
 
 
 def resolve_truncation(truncation: bool | str) -> str | None:
@@ -108,17 +133,17 @@ def padded_length(
     return length
 
 
-def pad(encoding: Encoding, length: int, pad_id: int, pad_token: str) -> Encoding:
-    """Right-pad to `length` (longer encodings are left as they are, as in tokenizers)."""
+def pad(encoding: Encoding, length: int, pad_id: int) -> Encoding:
+    """Right-pad to `length` with [PAD] (longer encodings are left as they are, as in tokenizers)."""
     n = length - len(encoding)
     if n <= 0:
         return encoding
     return Encoding(
         ids=encoding.ids + [pad_id] * n,
-        tokens=encoding.tokens + [pad_token] * n,
-        offsets=encoding.offsets + [(0, 0)] * n,
         type_ids=encoding.type_ids + [0] * n,
         special_tokens_mask=encoding.special_tokens_mask + [1] * n,
+        offsets=lambda: encoding.offsets + [(0, 0)] * n,
+        vocab=encoding._vocab,
         attention_mask=encoding.attention_mask + [0] * n,
     )
 

@@ -302,22 +302,18 @@ class WordPieceTokenizer:
                 out += chain.from_iterable(map(chunk_ids, split_chunks(segment)))
         return out
 
-    def _text_encoding(self, text: str) -> Piece:
-        """Ids and character offsets into `text` of its tokens, special tokens written in it included."""
-        ids: list[int] = []
+    def _text_offsets(self, text: str) -> list[tuple[int, int]]:
+        """Character offsets into `text` of the tokens _text_ids finds, special tokens written in it included."""
         offsets: list[tuple[int, int]] = []
         cache = self._chunk_pieces
         for start, segment in self._segments(text) if self._has_special(text) else [(0, text)]:
             if isinstance(segment, int):
-                ids.append(segment)
                 offsets.append((start, start + len(self.ids_to_tokens[segment])))
                 continue
             for m in CHUNK_RE.finditer(segment):
-                chunk_ids, chunk_offsets = cache[m.group()]
-                ids += chunk_ids
                 base = start + m.start()
-                offsets += [(base + s, base + e) for s, e in chunk_offsets]
-        return ids, offsets
+                offsets += [(base + s, base + e) for s, e in cache[m.group()][1]]
+        return offsets
 
     def tokenize(self, text: str) -> list[str]:
         """The WordPiece tokens of `text`, without [CLS]/[SEP]."""
@@ -359,8 +355,8 @@ class WordPieceTokenizer:
         for name, value in (("text", text), ("pair", pair)):
             if value is not None and not isinstance(value, str):
                 raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}")
-        first = self._text_encoding(text)
-        second = self._text_encoding(pair) if pair is not None else None
+        first = self._text_ids(text)
+        second = self._text_ids(pair) if pair is not None else None
         strategy = resolve_truncation(truncation)
         if strategy is not None:
             if max_length is None:
@@ -371,28 +367,45 @@ class WordPieceTokenizer:
                     f"max_length={max_length} is smaller than the {n_special} special tokens "
                     f"{'[CLS] [SEP]' if pair is None else '[CLS] [SEP] [SEP]'} need"
                 )
-            n1, n2 = truncated_lengths(
-                len(first[0]), second and len(second[0]), max_length - n_special, strategy
-            )
-            first = first[0][:n1], first[1][:n1]
-            if second is not None:
-                second = second[0][:n2], second[1][:n2]
-        return self._assemble(first, second, add_special_tokens)
+            n2 = len(second) if second is not None else None
+            n1, n2 = truncated_lengths(len(first), n2, max_length - n_special, strategy)
+            first = first[:n1]
+            second = second[:n2] if second is not None else None
+        return self._assemble(text, first, pair, second, add_special_tokens)
 
-    def _assemble(self, first: Piece, second: Piece | None, add_special_tokens: bool) -> Encoding:
-        cls, sep = ([self.cls_token_id], [self.sep_token_id]) if add_special_tokens else ([], [])
-        edge = [(0, 0)] if add_special_tokens else []
-        ids = cls + first[0] + sep
-        offsets = edge + first[1] + edge
-        special = [1] * len(cls) + [0] * len(first[0]) + [1] * len(sep)
+    def _assemble(
+        self,
+        text: str,
+        first: list[int],
+        pair: str | None,
+        second: list[int] | None,
+        add_special_tokens: bool,
+    ) -> Encoding:
+        """[CLS] first [SEP] (second [SEP]) with type ids and masks, as tokenizers' BERT template builds it."""
+        n1, n2 = len(first), len(second) if second is not None else 0
+        added = 1 if add_special_tokens else 0
+        if add_special_tokens:
+            ids = [self.cls_token_id, *first, self.sep_token_id]
+            special = [1, *[0] * n1, 1]
+        else:
+            ids, special = list(first), [0] * n1
         type_ids = [0] * len(ids)
         if second is not None:
-            ids += second[0] + sep
-            offsets += second[1] + edge
-            special += [0] * len(second[0]) + [1] * len(sep)
-            type_ids += [1] * (len(second[0]) + len(sep))
-        tokens = self.ids_to_tokens
-        return Encoding(ids, [tokens[i] for i in ids], offsets, type_ids, special)
+            ids += second
+            special += [0] * n2
+            if add_special_tokens:
+                ids.append(self.sep_token_id)
+                special.append(1)
+            type_ids += [1] * (n2 + added)
+
+        def offsets() -> list[tuple[int, int]]:
+            edge = [(0, 0)] * added
+            out = edge + self._text_offsets(text)[:n1] + edge
+            if pair is not None:
+                out += self._text_offsets(pair)[:n2] + edge
+            return out
+
+        return Encoding(ids, type_ids, special, offsets, self.ids_to_tokens)
 
     def encode_batch(
         self,
@@ -436,7 +449,7 @@ class WordPieceTokenizer:
         encodings = self.encode_batch(items, max_length, truncation, add_special_tokens)
         length = padded_length([len(e) for e in encodings], padding, max_length, pad_to_multiple_of)
         if length is not None:
-            encodings = [pad(e, length, self.pad_token_id, "[PAD]") for e in encodings]
+            encodings = [pad(e, length, self.pad_token_id) for e in encodings]
         return to_tensors(encodings, return_tensors)
 
     # ----- ids to text
