@@ -406,10 +406,10 @@ def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = No
         "model_type": "bert",
         "dtype": str(dtype).removeprefix("torch."),  # transformers' dtype="auto" reads this
     }
-    _remove_stale_weights(directory)
     _write_atomically(directory / SAFETENSORS_FILE, lambda tmp: save_file(state, tmp, metadata={"format": "pt"}))
     _write_atomically(directory / CONFIG_FILE,
                       lambda tmp: Path(tmp).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n"))
+    _remove_stale_weights(directory)  # only now: a failed write must not leave the directory with no weights
     if tokenizer is not None:
         tokenizer.save_pretrained(directory)
     return directory
