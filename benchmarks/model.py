@@ -241,11 +241,16 @@ def main() -> None:
     parser.add_argument("which", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=2, help="training steps per timed repeat")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="torch threads (default: torch's choice, one per core); 1 is steadier on a busy machine")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.what == "_memory":
         print(json.dumps(measure_memory(args.which)))
         return
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
+          f"load average {os.getloadavg()[0]:.1f}")
     results = {}
     if args.what in ("train", "all"):
         results["train"] = bench_train(args.repeats, args.steps)
