@@ -417,8 +417,12 @@ def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = No
 
 def _write_atomically(path: Path, write) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    write(str(tmp))
-    os.replace(tmp, path)
+    try:
+        write(str(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a disk-full half file would only take more space
+        raise
 
 
 def _remove_stale_weights(directory: Path) -> None:
