@@ -22,7 +22,7 @@ SENTENCES = [
 PAIRS = [("How old are you?", "I am six years old."), ("Where is Paris?", "In France, on the Seine.")]
 
 
-def test_minilm_hidden_states_and_sentence_embeddings():
+def test_minilm_hidden_states_on_real_sentences_and_pairs():
     tok = tokenizers.Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     encodings = tok.encode_batch(SENTENCES + PAIRS)  # single sentences and pairs, padded together
@@ -39,13 +39,4 @@ def test_minilm_hidden_states_and_sentence_embeddings():
         out = ours(ids, mask, types)
     assert (out.last_hidden_state - ref.last_hidden_state).abs().max() <= 1e-5
     assert (out.pooler_output - ref.pooler_output).abs().max() <= 1e-5
-
-    # sentence-transformers' all-MiniLM-L6-v2 = mean over real tokens, then L2 normalisation.
-    sentence_transformers = pytest.importorskip("sentence_transformers")
-    st = sentence_transformers.SentenceTransformer(str(MODEL_DIR), device="cpu")
-    expected = st.encode(SENTENCES, convert_to_tensor=True)
-    n = len(SENTENCES)
-    m = mask[:n, :, None].float()
-    mean = (out.last_hidden_state[:n] * m).sum(1) / m.sum(1)
-    ours_embeddings = torch.nn.functional.normalize(mean, dim=-1)
-    assert (ours_embeddings - expected).abs().max() <= 1e-5
+    # Sentence embeddings vs sentence-transformers (via from_pretrained): tests/model/test_sentence_embeddings.py
