@@ -3,8 +3,10 @@ files load into transformers with no missing or unexpected keys, and bad checkpo
 
 import dataclasses
 import datetime
+import errno
 import json
 import logging
+from pathlib import Path
 
 import pytest
 import torch
@@ -261,6 +263,21 @@ def test_save_replaces_weights_of_another_layout(tmp_path):
     save_hf(hf_model("BertModel", CONFIGS["tiny"]), tmp_path, "bin")
     bertkit.BertModel(CONFIGS["tiny"]).save_pretrained(tmp_path)
     assert not (tmp_path / "pytorch_model.bin").exists() and (tmp_path / "model.safetensors").is_file()
+
+
+def test_a_failed_save_leaves_the_previous_weights(tmp_path, monkeypatch):
+    save_hf(hf_model("BertModel", CONFIGS["tiny"]), tmp_path, "bin")
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def disk_full(tensors, path, metadata=None):
+        Path(path).write_bytes(b"half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(bertkit.model.checkpoint, "save_file", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        bertkit.BertModel(CONFIGS["tiny"]).save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no half file, the old weights still there
+    bertkit.BertModel.from_pretrained(tmp_path)
 
 
 # --- bad checkpoints -----------------------------------------------------------------------------
