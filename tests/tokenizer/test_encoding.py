@@ -140,6 +140,10 @@ def test_bad_lengths_and_strategies(uncased):
         uncased(["hello"], padding="max_length")
     with pytest.raises(InvalidArgumentError, match="pairs has 1 texts but texts has 2"):
         uncased(["a", "b"], ["c"])
+    with pytest.raises(InvalidArgumentError, match=r"expected a text or a \(text, pair\) tuple"):
+        uncased.encode_batch([("only one",)])
+    with pytest.raises(InvalidArgumentError, match="pair must be a string, got int"):
+        uncased.encode("text", 3)
     assert uncased.encode("hello world", max_length=2, truncation=True).tokens == ["[CLS]", "[SEP]"]
 
 

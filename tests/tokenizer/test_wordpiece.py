@@ -169,6 +169,12 @@ def test_parallel_ids_equal_serial(uncased_vocab, corpus_lines, monkeypatch):
     monkeypatch.setattr(wordpiece, "PARALLEL_MIN_TEXTS", 100)
     serial = WordPieceTokenizer(uncased_vocab).tokenize_to_ids(corpus_lines, num_workers=1)
     assert WordPieceTokenizer(uncased_vocab).tokenize_to_ids(corpus_lines, num_workers=2) == serial
+    texts = corpus_lines[:300]
+    batch = WordPieceTokenizer(uncased_vocab).encode_batch(
+        list(zip(texts, texts[::-1], strict=True))
+    )  # in workers
+    alone = [WordPieceTokenizer(uncased_vocab).encode(a, b) for a, b in zip(texts, texts[::-1], strict=True)]
+    assert [(e.ids, e.offsets, e.type_ids) for e in batch] == [(e.ids, e.offsets, e.type_ids) for e in alone]
 
 
 def test_caches_stay_bounded(uncased_vocab, monkeypatch):

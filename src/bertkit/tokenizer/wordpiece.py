@@ -352,15 +352,27 @@ class WordPieceTokenizer:
         add_special_tokens: bool = True,
     ) -> Encoding:
         """`[CLS] text [SEP]` or `[CLS] text [SEP] pair [SEP]` with segment ids, offsets and masks."""
-        for name, value in (("text", text), ("pair", pair)):
-            if value is not None and not isinstance(value, str):
-                raise InvalidArgumentError(f"{name} must be a string, got {type(value).__name__}")
-        first = self._text_ids(text)
-        second = self._text_ids(pair) if pair is not None else None
+        _check_text("text", text)
+        second = self._text_ids(_check_text("pair", pair)) if pair is not None else None
         strategy = resolve_truncation(truncation)
+        return self._encoding(
+            text, self._text_ids(text), pair, second, max_length, strategy, add_special_tokens
+        )
+
+    def _encoding(
+        self,
+        text: str,
+        first: list[int],
+        pair: str | None,
+        second: list[int] | None,
+        max_length: int | None,
+        strategy: str | None,
+        add_special_tokens: bool,
+    ) -> Encoding:
+        """Truncate the ids of text (and pair) as asked, then assemble the encoding."""
         if strategy is not None:
             if max_length is None:
-                raise InvalidArgumentError(f"truncation={truncation!r} needs max_length")
+                raise InvalidArgumentError(f"truncation={strategy!r} needs max_length")
             n_special = (2 if pair is None else 3) if add_special_tokens else 0
             if max_length < n_special:
                 raise InvalidArgumentError(
@@ -414,19 +426,27 @@ class WordPieceTokenizer:
         truncation: bool | str = False,
         add_special_tokens: bool = True,
     ) -> list[Encoding]:
-        """encode() of each text, or of each (text, pair) tuple."""
+        """encode() of each text, or of each (text, pair) tuple. The ids come from tokenize_to_ids, so large
+        batches use its worker processes; offsets are found in this process if asked for."""
         if isinstance(texts, str):
             raise InvalidArgumentError("encode_batch takes a list of texts; use encode() for a single text")
-        return [
-            self.encode(
-                *t, max_length=max_length, truncation=truncation, add_special_tokens=add_special_tokens
-            )
-            if isinstance(t, tuple | list)
-            else self.encode(
-                t, max_length=max_length, truncation=truncation, add_special_tokens=add_special_tokens
-            )
-            for t in texts
-        ]
+        items = [(_check_text("text", t), None) if isinstance(t, str) else _check_pair(t) for t in texts]
+        strategy = resolve_truncation(truncation)
+        with _gc_paused():
+            firsts = self.tokenize_to_ids([text for text, _ in items])
+            seconds = iter(self.tokenize_to_ids([pair for _, pair in items if pair is not None]))
+            return [
+                self._encoding(
+                    text,
+                    ids,
+                    pair,
+                    next(seconds) if pair is not None else None,
+                    max_length,
+                    strategy,
+                    add_special_tokens,
+                )
+                for (text, pair), ids in zip(items, firsts, strict=True)
+            ]
 
     def __call__(
         self,
@@ -468,6 +488,18 @@ class WordPieceTokenizer:
                 token = token.replace(dirty, clean)
             out.append(token)
         return "".join(out)
+
+
+def _check_text(name: str, text: object) -> str:
+    if not isinstance(text, str):
+        raise InvalidArgumentError(f"{name} must be a string, got {type(text).__name__}")
+    return text
+
+
+def _check_pair(item: object) -> tuple[str, str]:
+    if not isinstance(item, tuple | list) or len(item) != 2:
+        raise InvalidArgumentError(f"expected a text or a (text, pair) tuple, got {item!r:.80}")
+    return _check_text("text", item[0]), _check_text("pair", item[1])
 
 
 @contextlib.contextmanager
