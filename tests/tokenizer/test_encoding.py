@@ -119,6 +119,7 @@ def test_return_tensors(uncased):
     as_lists = uncased(texts, padding=False, return_tensors=None)
     assert [len(ids) for ids in as_lists["input_ids"]] == [4, 8]
     assert uncased("one text")["input_ids"].shape == (1, 4)
+    assert uncased([])["input_ids"].shape == (0, 0)
     with pytest.raises(InvalidArgumentError, match="needs equal lengths; pass padding=True"):
         uncased(texts, padding=False)
     with pytest.raises(InvalidArgumentError, match="return_tensors='tf'"):

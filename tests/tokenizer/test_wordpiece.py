@@ -198,6 +198,8 @@ def test_missing_vocabulary_file(tmp_path):
         WordPieceTokenizer(tmp_path / "vocab.txt")
     with pytest.raises(FileFormatError, match="no such file or directory"):
         WordPieceTokenizer.from_pretrained(tmp_path / "nothing")
+    with pytest.raises(FileFormatError, match="is a directory; pass its vocab.txt"):
+        WordPieceTokenizer(tmp_path)
     with pytest.raises(FileFormatError, match="no such vocabulary file"):
         WordPieceTokenizer.from_pretrained(tmp_path)  # a directory without vocab.txt
 

@@ -163,7 +163,8 @@ def to_tensors(encodings: list[Encoding], return_tensors: str | None) -> dict:
         raise InvalidArgumentError(
             f"return_tensors={return_tensors!r} needs equal lengths; pass padding=True to pad the batch"
         )
-    arrays = {k: np.array(v, dtype=np.int64).reshape(len(encodings), -1) for k, v in batch.items()}
+    width = len(encodings[0]) if encodings else 0
+    arrays = {k: np.array(v, dtype=np.int64).reshape(len(encodings), width) for k, v in batch.items()}
     if return_tensors == "np":
         return arrays
     import torch  # only when asked for: the tokenizer itself has no torch dependency

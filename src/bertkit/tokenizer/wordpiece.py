@@ -57,6 +57,10 @@ Piece = tuple[list[int], list[tuple[int, int]]]  # ids, offsets relative to the 
 def load_vocab(path: str | os.PathLike) -> list[str]:
     """The tokens of a vocab.txt, one per line; trailing whitespace is dropped, as tokenizers does."""
     path = Path(path)
+    if path.is_dir():
+        raise FileFormatError(
+            f"{path}: is a directory; pass its vocab.txt, or use WordPieceTokenizer.from_pretrained"
+        )
     if not path.is_file():
         raise FileFormatError(f"{path}: no such vocabulary file (expected a vocab.txt, one token per line)")
     try:
