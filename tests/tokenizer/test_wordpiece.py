@@ -6,6 +6,7 @@ import json
 import random
 import unicodedata
 
+import numpy as np
 import pytest
 from transformers import BertTokenizer
 
@@ -116,8 +117,13 @@ def test_vocabulary_accessors(uncased):
     assert uncased.vocab["hello"] == 7592 and uncased.ids_to_tokens[7592] == "hello"
     assert uncased.convert_tokens_to_ids(["hello", "no-such-token"]) == [7592, 100]
     assert uncased.convert_ids_to_tokens([101, 7592]) == ["[CLS]", "hello"]
+    assert uncased.convert_ids_to_tokens(np.array([101, 7592])) == ["[CLS]", "hello"]
+    assert uncased.convert_ids_to_tokens([np.int64(101)]) == ["[CLS]"]
+    for bad in ([30522], [-1], ["101"], [1.0]):
+        with pytest.raises(InvalidArgumentError, match=r"ids must be integers in \[0, 30522\)"):
+            uncased.convert_ids_to_tokens(bad)
     with pytest.raises(InvalidArgumentError, match="ids must be integers"):
-        uncased.convert_ids_to_tokens([30522])
+        uncased.decode([7592, 99999])
 
 
 def test_decode_equals_transformers(uncased, model_dir, corpus_lines, adversarial_texts):

@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
+from numbers import Integral
 from pathlib import Path
 
 from bertkit.errors import FileFormatError, InvalidArgumentError
@@ -109,8 +110,8 @@ class WordPieceTokenizer:
         self._special_initials = {t[0] for t in SPECIAL_TOKENS}
         self._max_token_chars = max(map(len, tokens))
         self._pieces = _Memo(self._piece)  # raw piece -> (ids, offsets)
-        self._chunk_pieces = _Memo(self._chunk)  # whitespace-free chunk -> (ids, offsets)
         self._chunk_ids = _Memo(self._chunk_to_ids)  # whitespace-free chunk -> ids
+        self._chunk_offsets = _Memo(self._offsets_of_chunk)  # whitespace-free chunk -> offsets
 
     # ----- construction and files
 
@@ -221,13 +222,10 @@ class WordPieceTokenizer:
         return [self.vocab.get(t, self.unk_token_id) for t in tokens]
 
     def convert_ids_to_tokens(self, ids: Iterable[int]) -> list[str]:
-        tokens = self.ids_to_tokens
-        try:
-            return [tokens[i] for i in _as_list(ids)]
-        except (IndexError, TypeError):
-            raise InvalidArgumentError(
-                f"ids must be integers in [0, {len(tokens)}), got {list(ids)[:20]}"
-            ) from None
+        tokens, ids = self.ids_to_tokens, _as_list(ids)
+        if not all(isinstance(i, Integral) and 0 <= i < len(tokens) for i in ids):
+            raise InvalidArgumentError(f"ids must be integers in [0, {len(tokens)}), got {ids[:20]}")
+        return [tokens[i] for i in ids]
 
     # ----- WordPiece proper
 
@@ -258,17 +256,14 @@ class WordPieceTokenizer:
                 offsets.append((sources[start], sources[end - 1] + 1))
         return ids, offsets
 
-    def _chunk(self, chunk: str) -> Piece:
-        """Ids and offsets (relative to the chunk) of a whitespace-free run of raw text."""
-        ids: list[int] = []
-        offsets: list[tuple[int, int]] = []
+    def _offsets_of_chunk(self, chunk: str) -> list[tuple[int, int]]:
+        """Offsets (relative to the chunk) of the tokens of a whitespace-free run of raw text."""
         pieces = self._pieces
+        offsets: list[tuple[int, int]] = []
         for m in self.normalizer.raw_pieces.finditer(chunk):
-            piece_ids, piece_offsets = pieces[m.group()]
-            ids += piece_ids
             base = m.start()
-            offsets += [(base + s, base + e) for s, e in piece_offsets]
-        return ids, offsets
+            offsets += [(base + s, base + e) for s, e in pieces[m.group()][1]]
+        return offsets
 
     def _chunk_to_ids(self, chunk: str) -> list[int]:
         """Ids of a whitespace-free run of raw text, without offsets."""
@@ -309,14 +304,14 @@ class WordPieceTokenizer:
     def _text_offsets(self, text: str) -> list[tuple[int, int]]:
         """Character offsets into `text` of the tokens _text_ids finds, special tokens written in it included."""
         offsets: list[tuple[int, int]] = []
-        cache = self._chunk_pieces
+        cache = self._chunk_offsets
         for start, segment in self._segments(text) if self._has_special(text) else [(0, text)]:
             if isinstance(segment, int):
                 offsets.append((start, start + len(self.ids_to_tokens[segment])))
                 continue
             for m in CHUNK_RE.finditer(segment):
                 base = start + m.start()
-                offsets += [(base + s, base + e) for s, e in cache[m.group()][1]]
+                offsets += [(base + s, base + e) for s, e in cache[m.group()]]
         return offsets
 
     def tokenize(self, text: str) -> list[str]:
