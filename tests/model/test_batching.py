@@ -5,9 +5,11 @@ from bertkit import BertConfig, BertModel, InvalidArgumentError
 from bertkit.model.batching import length_buckets
 
 
-def test_length_buckets_longest_first():
-    buckets = length_buckets(torch.tensor([3, 9, 5, 9, 1]), batch_size=2)
-    assert [b.tolist() for b in buckets] == [[1, 3], [2, 0], [4]]
+def test_length_buckets_longest_first_within_a_token_budget():
+    assert length_buckets([3, 9, 5, 9, 1], max_tokens=18) == [[1, 3], [2, 0, 4]]
+    assert length_buckets([3, 9, 5, 9, 1], max_tokens=5) == [[1], [3], [2], [0], [4]]  # a long row stands alone
+    with pytest.raises(InvalidArgumentError, match="max_tokens"):
+        length_buckets([3], max_tokens=0)
 
 
 @torch.no_grad()
@@ -20,7 +22,7 @@ def test_bucketed_outputs_equal_padded_outputs():
     ids = torch.randint(1, 200, (len(lengths), T)) * mask
     types = (torch.arange(T)[None, :] >= lengths[:, None] // 2).long() * mask
     padded = model(ids, mask, types)
-    bucketed = model.encode_bucketed(ids, mask, types, batch_size=4)
+    bucketed = model.encode_bucketed(ids, mask, types, max_tokens=100)  # several buckets
     real = mask.bool()
     assert (bucketed.last_hidden_state[real] - padded.last_hidden_state[real]).abs().max() < 1e-5
     assert (bucketed.last_hidden_state[~real] == 0).all()

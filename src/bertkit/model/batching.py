@@ -11,17 +11,25 @@ from bertkit.errors import InvalidArgumentError
 from bertkit.model.heads import BertModel, BertOutput
 
 
-def length_buckets(lengths: torch.Tensor, batch_size: int) -> list[torch.Tensor]:
-    """Row indices grouped `batch_size` at a time, longest sequences first."""
-    if batch_size < 1:
-        raise InvalidArgumentError(f"batch_size must be a positive integer, got {batch_size}")
-    order = torch.argsort(lengths, descending=True, stable=True)
-    return list(order.split(batch_size))
+def length_buckets(lengths: list[int], max_tokens: int) -> list[list[int]]:
+    """Row indices, longest first, grouped so that each group padded to its longest row holds at most
+    `max_tokens` tokens (a single longer row gets a group of its own). Short rows form big groups: fewer,
+    larger matrix products."""
+    if max_tokens < 1:
+        raise InvalidArgumentError(f"max_tokens must be a positive integer, got {max_tokens}")
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])  # stable: ties keep their order
+    buckets: list[list[int]] = []
+    for i in order:
+        if buckets and (len(buckets[-1]) + 1) * lengths[buckets[-1][0]] <= max_tokens:
+            buckets[-1].append(i)
+        else:
+            buckets.append([i])
+    return buckets
 
 
 def encode_bucketed(model: BertModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor | None = None, batch_size: int = 32) -> BertOutput:
-    """BertModel's outputs for a right-padded batch, computed bucket by bucket.
+                    token_type_ids: torch.Tensor | None = None, max_tokens: int = 8192) -> BertOutput:
+    """BertModel's outputs for a right-padded batch, computed in length buckets of <= max_tokens padded tokens.
 
     Returns last_hidden_state (B, T, H) equal to `model(...)` at every real token and zero at padding, and
     pooler_output (B, H) equal to the model's. Run it under torch.no_grad() for inference.
@@ -34,9 +42,11 @@ def encode_bucketed(model: BertModel, input_ids: torch.Tensor, attention_mask: t
     positions = torch.arange(T, device=attention_mask.device)
     if not torch.equal(positions[None, :] < lengths[:, None], attention_mask.bool()):
         raise InvalidArgumentError("encode_bucketed needs right padding: attention_mask rows must be 1...1 0...0")
+    lengths = lengths.tolist()
     hidden = pooled = None
-    for rows in length_buckets(lengths, batch_size):
-        L = int(lengths[rows[0]])  # the bucket's longest: rows are sorted longest first
+    for bucket in length_buckets(lengths, max_tokens):
+        L = lengths[bucket[0]]  # the bucket's longest row
+        rows = torch.tensor(bucket, device=input_ids.device)
         types = None if token_type_ids is None else token_type_ids[rows, :L]
         out = model(input_ids[rows, :L], attention_mask[rows, :L], types)
         if hidden is None:  # allocate in the model's output dtype (e.g. bf16 under autocast)

@@ -126,11 +126,11 @@ class BertModel(BertPreTrainedModel):
         return BertOutput(last_hidden_state=x, pooler_output=pooled)
 
     def encode_bucketed(self, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                        token_type_ids: torch.Tensor | None = None, batch_size: int = 32) -> BertOutput:
+                        token_type_ids: torch.Tensor | None = None, max_tokens: int = 8192) -> BertOutput:
         """Inference on a padded batch with little padding work: see `bertkit.model.batching.encode_bucketed`."""
         from bertkit.model.batching import encode_bucketed
 
-        return encode_bucketed(self, input_ids, attention_mask, token_type_ids, batch_size=batch_size)
+        return encode_bucketed(self, input_ids, attention_mask, token_type_ids, max_tokens=max_tokens)
 
 
 # --- pre-training heads --------------------------------------------------------------------------
