@@ -12,12 +12,14 @@ from transformers import BertTokenizer
 
 from bertkit import FileFormatError, InvalidArgumentError, WordPieceTokenizer
 from bertkit.tokenizer import wordpiece
+from bertkit.tokenizer.normalize import is_control
 
 
 def reorders_marks(text: str | tuple[str, str]) -> bool:
     """Whether NFD reorders combining marks in `text`. Then, for marks tokenizers' old tables do not know, its
     offsets come from its reordering bookkeeping and can differ from ours by a character (docs/tokenizer.md)."""
     text = " ".join(text) if isinstance(text, tuple) else text
+    text = "".join(c for c in text if not is_control(c) and c != "\ufffd")  # cleaning comes before NFD
     return unicodedata.normalize("NFD", text) != "".join(unicodedata.normalize("NFD", c) for c in text)
 
 
