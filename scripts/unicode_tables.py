@@ -28,10 +28,9 @@ def ranges(code_points: list[int]) -> list[tuple[int, int]]:
 
 
 def format_ranges(name: str, doc: str, code_points: list[int]) -> str:
-    items = [f"(0x{a:X}, 0x{b:X})" for a, b in ranges(code_points)]
-    lines = [", ".join(items[i : i + 6]) + "," for i in range(0, len(items), 6)]
-    body = "\n".join("    " + line for line in lines)
-    return f"# {doc}\n{name}: tuple[tuple[int, int], ...] = (\n{body}\n)\n"
+    """Python source for a tuple of ranges, one per line (as `ruff format` writes it)."""
+    body = "".join(f"    (0x{a:X}, 0x{b:X}),\n" for a, b in ranges(code_points))
+    return f"# {doc}\n{name}: tuple[tuple[int, int], ...] = (\n{body})\n"
 
 
 def probe() -> dict[str, list]:
@@ -61,7 +60,7 @@ def probe() -> dict[str, list]:
 
 def main() -> None:
     found = probe()
-    lower = ", ".join(f"0x{cp:X}: {s!r}" for cp, s in found["lower"])
+    lower = "".join(f'    0x{cp:X}: "{repr(s)[1:-1]}",\n' for cp, s in found["lower"])  # ruff's quotes
     source = [
         '"""Character tables of Hugging Face `tokenizers` (BertNormalizer, BertPreTokenizer), as inclusive ranges.',
         "",
@@ -91,8 +90,7 @@ def main() -> None:
             found["cjk"],
         ),
         "# Where Rust's char-by-char lowercasing differs from Python's str.lower() per character.",
-        f"LOWERCASE_EXCEPTIONS: dict[int, str] = {{{lower}}}",
-        "",
+        f"LOWERCASE_EXCEPTIONS: dict[int, str] = {{\n{lower}}}\n",
     ]
     OUT.write_text("\n".join(source))
     print(f"wrote {OUT}")
