@@ -110,6 +110,7 @@ def test_empty_text_gives_cls_sep(uncased):
     assert enc.tokens == ["[CLS]", "[SEP]"] and enc.offsets == [(0, 0), (0, 0)]
     assert uncased.encode(" \u200b\t").tokens == ["[CLS]", "[SEP]"]
     assert uncased.tokenize_to_ids(["", "  "]) == [[], []]
+    assert uncased.tokenize_to_ids(iter(["a", "b"])) == [[1037], [1038]]
 
 
 def test_vocabulary_accessors(uncased):

@@ -319,13 +319,14 @@ class WordPieceTokenizer:
         tokens = self.ids_to_tokens
         return [tokens[i] for i in self._text_ids(text)]
 
-    def tokenize_to_ids(self, texts: Sequence[str], num_workers: int | None = None) -> list[list[int]]:
+    def tokenize_to_ids(self, texts: Iterable[str], num_workers: int | None = None) -> list[list[int]]:
         """Ids of each text, no special tokens, no offsets: the fastest path, for corpora.
 
         Batches of at least PARALLEL_MIN_TEXTS texts are shared over `num_workers` forked processes (default:
         the CPUs this process may use)."""
         if isinstance(texts, str):
             raise InvalidArgumentError("tokenize_to_ids takes a list of texts; wrap a single text in a list")
+        texts = texts if isinstance(texts, list | tuple) else list(texts)
         if num_workers is None:
             num_workers = (
                 len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -454,8 +455,8 @@ class WordPieceTokenizer:
         padding: bool | str = True,
         max_length: int | None = None,
         truncation: bool | str = False,
-        pad_to_multiple_of: int | None = None,
         return_tensors: str | None = "pt",
+        pad_to_multiple_of: int | None = None,
         add_special_tokens: bool = True,
     ) -> dict:
         """A model-ready batch: input_ids, token_type_ids, attention_mask (padded with [PAD] on the right)."""
