@@ -111,6 +111,8 @@ def test_empty_text_gives_cls_sep(uncased):
     assert uncased.encode(" \u200b\t").tokens == ["[CLS]", "[SEP]"]
     assert uncased.tokenize_to_ids(["", "  "]) == [[], []]
     assert uncased.tokenize_to_ids(iter(["a", "b"])) == [[1037], [1038]]
+    with pytest.raises(InvalidArgumentError, match="texts must be strings, got NoneType"):
+        uncased.tokenize_to_ids(["fine", None])
 
 
 def test_vocabulary_accessors(uncased):

@@ -336,10 +336,18 @@ class WordPieceTokenizer:
             and len(texts) >= PARALLEL_MIN_TEXTS
             and not multiprocessing.current_process().daemon
         )
-        with _gc_paused():  # forked workers inherit the pause
-            if parallel:
-                return _parallel_ids(self, texts, num_workers)
-            return list(map(self._text_ids, texts))
+        try:
+            with _gc_paused():  # forked workers inherit the pause
+                if parallel:
+                    return _parallel_ids(self, texts, num_workers)
+                return list(map(self._text_ids, texts))
+        except (TypeError, AttributeError):  # checked only on failure, to keep the hot path lean
+            bad = next((t for t in texts if not isinstance(t, str)), None)
+            if bad is None:
+                raise
+            raise InvalidArgumentError(
+                f"texts must be strings, got {type(bad).__name__}: {bad!r:.50}"
+            ) from None
 
     # ----- encodings
 
