@@ -342,11 +342,11 @@ class WordPieceTokenizer:
                     return _parallel_ids(self, texts, num_workers)
                 return list(map(self._text_ids, texts))
         except (TypeError, AttributeError):  # checked only on failure, to keep the hot path lean
-            bad = next((t for t in texts if not isinstance(t, str)), None)
-            if bad is None:
+            bad = [t for t in texts if not isinstance(t, str)][:1]
+            if not bad:
                 raise
             raise InvalidArgumentError(
-                f"texts must be strings, got {type(bad).__name__}: {bad!r:.50}"
+                f"texts must be strings, got {type(bad[0]).__name__}: {bad[0]!r:.50}"
             ) from None
 
     # ----- encodings
