@@ -3,6 +3,7 @@ the Rust `tokenizers` on real, mixed and adversarial text with the real uncased 
 decode as transformers 5 decodes; files in and out; errors."""
 
 import json
+import pickle
 import random
 import unicodedata
 
@@ -174,6 +175,15 @@ def test_fingerprint_is_stable_and_tracks_settings(uncased, uncased_vocab):
     assert len(uncased.fingerprint()) == 16
     assert uncased.fingerprint() != WordPieceTokenizer(uncased_vocab, lowercase=False).fingerprint()
     assert uncased.fingerprint() != WordPieceTokenizer(uncased_vocab[:-1]).fingerprint()
+
+
+def test_pickles_without_its_caches(uncased, corpus_lines):
+    uncased.tokenize_to_ids(corpus_lines[:50])
+    data = pickle.dumps(uncased)
+    assert len(data) < 1_000_000
+    again = pickle.loads(data)
+    assert again.fingerprint() == uncased.fingerprint()
+    assert again.encode(corpus_lines[0]).offsets == uncased.encode(corpus_lines[0]).offsets
 
 
 def test_parallel_ids_equal_serial(uncased_vocab, corpus_lines, monkeypatch):

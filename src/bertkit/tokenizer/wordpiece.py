@@ -211,6 +211,10 @@ class WordPieceTokenizer:
     def __len__(self) -> int:
         return len(self.ids_to_tokens)
 
+    def __reduce__(self) -> tuple:
+        """Pickle (e.g. to spawned data-loader workers) as vocabulary and settings, without the caches."""
+        return type(self), (self.ids_to_tokens, self.lowercase, self.strip_accents, self.split_chinese)
+
     def __repr__(self) -> str:
         return (
             f"WordPieceTokenizer(vocab_size={len(self)}, lowercase={self.lowercase}, "
