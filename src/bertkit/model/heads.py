@@ -55,8 +55,11 @@ class BertPreTrainedModel(nn.Module):
         self.config = config
 
     def post_init(self) -> None:
-        """Call at the end of a subclass's __init__: initialise every weight, then tie the MLM decoder."""
-        self.apply(self._init_weights)
+        """Call at the end of a subclass's __init__: initialise the weights, then tie the MLM decoder.
+        A BertModel inside (`self.bert`) initialised itself when built, so only the heads are left."""
+        for child in self.children():
+            if not isinstance(child, BertModel):
+                child.apply(self._init_weights)
         self.tie_weights()
 
     def _init_weights(self, module: nn.Module) -> None:
