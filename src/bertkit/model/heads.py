@@ -252,11 +252,6 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
 # --- fine-tuning heads ---------------------------------------------------------------------------
 
 
-def _classifier_dropout(config: BertConfig) -> nn.Dropout:
-    p = config.classifier_dropout
-    return nn.Dropout(config.hidden_dropout_prob if p is None else p)
-
-
 def classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: BertConfig) -> torch.Tensor:
     """Hugging Face's rule: problem_type if set, else regression for one label, single-label for integer
     labels, multi-label (independent sigmoids) for float labels."""
@@ -278,15 +273,23 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: Bert
     return F.binary_cross_entropy_with_logits(logits, labels.to(logits.dtype))
 
 
-class BertForSequenceClassification(BertPreTrainedModel):
+class _BertWithClassifier(BertPreTrainedModel):
+    """BERT, dropout, one linear layer: the shape the classification heads share."""
+
+    def __init__(self, config: BertConfig, out_features: int, pooled: bool):
+        super().__init__(config)
+        self.bert = BertModel(config, add_pooling_layer=pooled)
+        p = config.classifier_dropout
+        self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
+        self.classifier = nn.Linear(config.hidden_size, out_features)
+        self.post_init()
+
+
+class BertForSequenceClassification(_BertWithClassifier):
     """A linear classifier (or regressor) on the pooled [CLS] vector."""
 
     def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
+        super().__init__(config, config.num_labels, pooled=True)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> BertOutput:
@@ -297,15 +300,11 @@ class BertForSequenceClassification(BertPreTrainedModel):
         return out
 
 
-class BertForMultipleChoice(BertPreTrainedModel):
+class BertForMultipleChoice(_BertWithClassifier):
     """Scores each (context, choice) pair with one number from its pooled vector; softmax across choices."""
 
     def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, 1)
-        self.post_init()
+        super().__init__(config, 1, pooled=True)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> BertOutput:
@@ -324,15 +323,11 @@ class BertForMultipleChoice(BertPreTrainedModel):
         return out
 
 
-class BertForTokenClassification(BertPreTrainedModel):
+class BertForTokenClassification(_BertWithClassifier):
     """A label per token (NER, tagging); labels of -100 (padding, continuation pieces) are ignored."""
 
     def __init__(self, config: BertConfig):
-        super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=False)
-        self.dropout = _classifier_dropout(config)
-        self.classifier = nn.Linear(config.hidden_size, config.num_labels)
-        self.post_init()
+        super().__init__(config, config.num_labels, pooled=False)
 
     def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
                 token_type_ids: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> BertOutput:
