@@ -70,6 +70,8 @@ def test_label_names_round_trip(tmp_path):
     back = BertConfig.from_json_file(tmp_path / "config.json")
     assert back.id2label == {0: "neg", 1: "neutral", 2: "pos"}
     assert back.label2id == {"neg": 0, "neutral": 1, "pos": 2}
+    with pytest.raises(InvalidArgumentError, match="disagrees with id2label"):
+        BertConfig(num_labels=5, id2label={0: "neg", 1: "neutral", 2: "pos"})
 
 
 def test_unknown_keys_kept_bookkeeping_dropped():

@@ -88,6 +88,10 @@ class BertConfig:
         if self.id2label is not None:
             # JSON object keys are strings; Hugging Face stores label ids that way.
             self.id2label = {int(k): v for k, v in self.id2label.items()}
+            if self.num_labels not in (2, len(self.id2label)):  # 2 is the default: not a stated count
+                raise InvalidArgumentError(
+                    f"BertConfig.num_labels ({self.num_labels}) disagrees with id2label ({len(self.id2label)} "
+                    "labels); give one of them, or set id2label=None for a new label count")
             self.num_labels = len(self.id2label)
         if self.label2id is not None:
             self.label2id = {k: int(v) for k, v in self.label2id.items()}
