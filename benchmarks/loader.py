@@ -4,15 +4,17 @@ Prepares the bundled corpora (data/*.txt) with the bert-base-uncased vocabulary,
 at sequence 128 with 15% masking:
 - the loader alone: batches/s made in the calling thread (num_workers=0) and by background workers;
 - a pre-training step (forward + backward + AdamW) of bertkit's BertForPreTraining on the `tiny` and `small`
-  presets, on one fixed batch, and the same loop fed by the loader with one background worker. The overhead
-  of the loader is the difference: near zero when the workers keep up.
+  presets, on one fixed batch, and the same loop fed by the loader in the training thread and by one
+  background worker, alternating round by round. The loader's overhead is the difference: near zero when
+  the worker keeps up.
 
-    .venv/bin/python benchmarks/loader.py [--steps 30] [--presets tiny small]
+    .venv/bin/python benchmarks/loader.py [--steps 5] [--rounds 3] [--presets tiny small]
 """
 
 import argparse
 import itertools
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -37,28 +39,42 @@ def per_second(iterable, count: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def step_seconds(model: BertForPreTraining, batches, steps: int) -> float:
+def trainer(model: BertForPreTraining):
+    """One pre-training step on the next batch of an iterator."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    batches = iter(batches)
 
-    def step() -> None:
+    def step(batches) -> None:
         loss = model(**next(batches)).loss
         loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
-    step()  # warm-up: optimizer state, allocator
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return (time.perf_counter() - start) / steps
+    return step
+
+
+def interleaved_step_seconds(step, feeds: dict, rounds: int, steps: int) -> dict[str, float]:
+    """Median seconds per step for each feed, measured round by round in alternation, so the load from
+    other jobs on this machine hits every feed alike."""
+    times = {name: [] for name in feeds}
+    for batches in feeds.values():
+        step(batches)  # warm-up: optimizer state, allocator, worker start-up
+    for _ in range(rounds):
+        for name, batches in feeds.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(batches)
+            times[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--steps", type=int, default=5, help="steps per round and feed (default 5)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="alternating rounds; the median counts (default 3)"
+    )
     parser.add_argument("--presets", nargs="+", default=["tiny", "small"])
     args = parser.parse_args()
     torch.manual_seed(0)
@@ -76,13 +92,17 @@ def main() -> None:
             print(f"loader alone, num_workers={workers}: {per_second(loader(workers), 200):8.1f} batches/s")
         for preset in args.presets:
             model = BertForPreTraining(BertConfig.preset(preset)).train()
-            fixed = next(iter(loader(0)))
-            alone = step_seconds(model, itertools.repeat(fixed), args.steps)
-            fed = step_seconds(model, loader(1), args.steps)
-            print(
-                f"{preset:>5}: step on a fixed batch {alone * 1e3:7.1f} ms ({1 / alone:6.1f} steps/s); "
-                f"fed by the loader {fed * 1e3:7.1f} ms; loader overhead {100 * (fed / alone - 1):+5.1f}%"
-            )
+            feeds = {
+                "a fixed batch": itertools.repeat(next(iter(loader(0)))),
+                "loader, num_workers=0": iter(loader(0)),
+                "loader, num_workers=1": iter(loader(1)),
+            }
+            seconds = interleaved_step_seconds(trainer(model), feeds, args.rounds, args.steps)
+            fixed = seconds["a fixed batch"]
+            for name, t in seconds.items():
+                print(
+                    f"{preset:>5} step fed by {name:<22} {t * 1e3:8.1f} ms  ({100 * (t / fixed - 1):+5.1f}%)"
+                )
 
 
 if __name__ == "__main__":
