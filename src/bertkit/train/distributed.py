@@ -64,8 +64,12 @@ def setup(requested_device: str = "auto") -> Distributed:
                        owns_group=owns_group)
 
 
-def teardown(ctx: Distributed) -> None:
+def teardown(ctx: Distributed, *, wait_for_all: bool) -> None:
+    """Leave the process group. After a run that succeeded, first wait for every process: gloo aborts a process
+    that tears down its connections while a peer (rank 0, still saving the final model) holds them open."""
     if ctx.owns_group:
+        if wait_for_all:
+            dist.barrier()
         dist.destroy_process_group()
 
 

@@ -48,10 +48,13 @@ def pretrain(cfg: PretrainConfig) -> Path | None:
     """Run (or with cfg.resume, continue) pre-training; returns RUN_DIR/final, the exported model (in the
     process that wrote it, rank 0; None in the others)."""
     ctx = distributed.setup(cfg.device)
+    succeeded = False
     try:
-        return _pretrain(cfg, ctx)
+        final = _pretrain(cfg, ctx)
+        succeeded = True
+        return final
     finally:
-        distributed.teardown(ctx)
+        distributed.teardown(ctx, wait_for_all=succeeded)  # a failed process must not wait on the others
 
 
 def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer) -> BertConfig:
