@@ -166,19 +166,21 @@ def _fill_mask(args: argparse.Namespace) -> None:
 
 def _add_demo(sub) -> None:
     p = sub.add_parser("demo", help="the main job: pre-train BERT on the Tang poems, then fill in masked characters",
-                       description="Learns a vocabulary from the corpus, prepares it, pre-trains a mini BERT on the "
+                       description="Learns a vocabulary from the corpus, prepares it, pre-trains a tiny BERT on the "
                        "CPU (resumable: rerun after an interruption), then shows fill-mask and next-sentence "
                        "predictions and draws the loss curves.")
     p.add_argument("--corpus", default="data/tang300.txt", help="training text (default: data/tang300.txt)")
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="where every stage's output goes")
-    p.add_argument("--max-steps", type=int, default=400, metavar="S", help="pre-training steps (default: 400)")
+    p.add_argument("--max-steps", type=int, default=None, metavar="S",
+                   help="pre-training steps (default: the demo's 6000, a few minutes on 2 cores)")
     p.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> None:
     from bertkit.demo import run_demo
 
-    run_demo(args.corpus, args.out, max_steps=args.max_steps)
+    steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
+    run_demo(args.corpus, args.out, **steps)
 
 
 def _add_tokenize(sub) -> None:

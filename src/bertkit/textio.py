@@ -42,7 +42,8 @@ def iter_lines(path: str | Path, errors: str = "strict") -> Iterator[str]:
             except UnicodeDecodeError as err:
                 raise FileFormatError(
                     f"{path}: not valid UTF-8 at byte offset {offset + err.start}"
-                    " (re-encode the file, or pass errors='replace' to substitute U+FFFD)"
+                    " (re-encode it as UTF-8, or read it with errors='replace' / `bertkit tokenize --errors replace`,"
+                    " which substitute U+FFFD)"
                 ) from None
             offset += len(raw)
             yield line.rstrip("\r\n")
