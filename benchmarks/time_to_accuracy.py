@@ -21,7 +21,7 @@ from bertkit.demo import CLOZE_LINES, DEMO_STEPS, demo_config, prepare_demo
 from bertkit.model import BertForPreTraining
 from bertkit.pipelines import fill_mask, load_for_inference
 from bertkit.train.loop import pretrain
-from bertkit.train.metrics import read_metrics
+from bertkit.train.metrics import read_metrics, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,11 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def crossings(records: list[dict], threshold: float) -> dict[str, tuple[int, float] | None]:
     """Per split, (step, training seconds so far) of the first record whose MLM accuracy reaches `threshold`."""
     first: dict[str, tuple[int, float] | None] = {"train": None, "heldout": None}
-    seconds, tokens = 0.0, 0
-    for r in records:
-        if r["split"] == "train":
-            seconds += (r["tokens_seen"] - tokens) / r["tokens_per_s"]
-            tokens = r["tokens_seen"]
+    for r, seconds in zip(records, training_seconds(records), strict=True):
         if first[r["split"]] is None and r["mlm_acc"] >= threshold:
             first[r["split"]] = (r["step"], seconds)
     return first

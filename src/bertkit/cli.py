@@ -172,7 +172,7 @@ def _add_demo(sub) -> None:
     p.add_argument("--corpus", default="data/tang300.txt", help="training text (default: data/tang300.txt)")
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="where every stage's output goes")
     p.add_argument("--max-steps", type=int, default=None, metavar="S",
-                   help="pre-training steps (default: the demo's 6000, a few minutes on 2 cores)")
+                   help="pre-training steps (default: the demo's own, a few minutes on 2 cores)")
     p.set_defaults(func=_demo)
 
 

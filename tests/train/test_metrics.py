@@ -4,7 +4,7 @@ import sys
 import pytest
 
 from bertkit.errors import FileFormatError
-from bertkit.train.metrics import MetricsLog, read_metrics
+from bertkit.train.metrics import MetricsLog, read_metrics, training_seconds
 from bertkit.train.plot import plot_run
 
 
@@ -58,3 +58,14 @@ def test_plot_cli_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # the optional extra not installed
     assert main(["plot", str(tmp_path)]) == 2
     assert "bertkit plot needs matplotlib: pip install 'bertkit[plot]'" in capsys.readouterr().err
+
+
+def test_training_seconds_add_up_the_logging_windows_and_skip_evaluation():
+    records = [
+        {"step": 10, "split": "train", "tokens_seen": 1000, "tokens_per_s": 500.0},  # 2 s
+        {"step": 20, "split": "train", "tokens_seen": 4000, "tokens_per_s": 1000.0},  # 3 s
+        {"step": 20, "split": "heldout"},
+        {"step": 30, "split": "train", "tokens_seen": 5000, "tokens_per_s": 250.0},  # 4 s
+    ]
+    assert training_seconds(records) == [2.0, 5.0, 5.0, 9.0]
+    assert training_seconds([]) == []

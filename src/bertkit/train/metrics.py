@@ -34,6 +34,18 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+def training_seconds(records: list[dict[str, Any]]) -> list[float]:
+    """Training time up to and including each record: every training record adds its logging window, the tokens
+    since the previous one over its tokens/s; evaluation records add nothing (the loop does not time its pauses)."""
+    elapsed, seconds, tokens = [], 0.0, 0
+    for r in records:
+        if r["split"] == "train":
+            seconds += (r["tokens_seen"] - tokens) / r["tokens_per_s"]
+            tokens = r["tokens_seen"]
+        elapsed.append(seconds)
+    return elapsed
+
+
 class MetricsLog:
     """Appends records to metrics.jsonl. On resume, records after the checkpoint's step are dropped first:
     the resumed run writes those steps again, and the file must read like one uninterrupted run."""
