@@ -12,7 +12,7 @@ import pytest
 
 from bertkit import cli
 from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.textio import iter_lines
+from bertkit.files import iter_lines
 from bertkit.tokenizer import learn
 from bertkit.tokenizer.learn import SPECIAL_TOKENS, count_words, learn_vocab, merge_pieces
 from bertkit.tokenizer.normalize import split_words

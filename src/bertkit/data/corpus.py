@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from bertkit.errors import FileFormatError
-from bertkit.textio import iter_lines
+from bertkit.files import iter_lines
 
 CORPUS_SUFFIXES = (".txt", ".jsonl")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])")

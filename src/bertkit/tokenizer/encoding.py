@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.textio import check_readable, iter_lines
+from bertkit.files import check_readable, iter_lines
 
 if TYPE_CHECKING:
     from bertkit.tokenizer.wordpiece import WordPieceTokenizer

@@ -24,7 +24,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.textio import check_readable, iter_files_lines
+from bertkit.files import check_readable, iter_files_lines
 from bertkit.tokenizer.normalize import split_words
 
 # The order of Hugging Face's BertWordPieceTokenizer.train, so [PAD] is id 0 as every BERT collator assumes.

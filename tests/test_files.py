@@ -1,7 +1,7 @@
 import pytest
 
 from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.textio import iter_files_lines, iter_lines
+from bertkit.files import iter_files_lines, iter_lines
 
 
 def test_lines_without_endings(tmp_path):

@@ -1,10 +1,15 @@
-"""Reading users' text files line by line, streamed, with errors that name the file and byte offset.
+"""Files in and out: users' text read line by line (streamed, errors naming the file and byte offset), and
+every file or directory bertkit writes put in place atomically.
 
 Every layer that reads text (the tokenizer's trainer, `bertkit tokenize`, `bertkit prepare`) goes through
-here, so a non-UTF-8 file gets the same one-line message everywhere instead of a UnicodeDecodeError.
+here, so a non-UTF-8 file gets the same one-line message everywhere instead of a UnicodeDecodeError; every
+layer that writes goes through `atomic_path`, so a crash never leaves a half-written file under a real name.
 """
 
+import os
+import shutil
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from bertkit.errors import FileFormatError, InvalidArgumentError
@@ -53,3 +58,37 @@ def iter_files_lines(paths: Iterable[str | Path], errors: str = "strict") -> Ite
     """The lines of several files, one after another."""
     for path in paths:
         yield from iter_lines(path, errors=errors)
+
+
+TMP_SUFFIX = ".tmp"  # what a write in progress is called: the final name plus this
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling of `path` to write (a file, or a directory the caller creates); when the block
+    ends without error it is renamed to `path` in one step, replacing what was there; on any error it is
+    removed (a disk-full half file would only take more space) and `path` is untouched."""
+    path = Path(path)
+    tmp = path.with_name(path.name + TMP_SUFFIX)
+    _remove(tmp)  # left by a run that was killed mid-write
+    try:
+        yield tmp
+        if path.is_dir() and tmp.is_dir():
+            shutil.rmtree(path)  # os.replace cannot put a directory over a non-empty one
+        os.replace(tmp, path)
+    except BaseException:
+        _remove(tmp)
+        raise
+
+
+def write_text_atomically(path: str | Path, text: str) -> None:
+    """`path.write_text(text)` (UTF-8) that never leaves a half-written file."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
