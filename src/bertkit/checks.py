@@ -19,7 +19,7 @@ def check_int(where: str, value: Any, minimum: int = 1) -> None:
 def check_probability(where: str, value: Any, *, zero: bool = True, one: bool = False) -> None:
     """A number in [0, 1), with `zero`/`one` saying whether 0 and 1 themselves are allowed."""
     ok = isinstance(value, int | float) and not isinstance(value, bool)
-    ok = ok and (0.0 <= value if zero else 0.0 < value) and (value <= 1.0 if one else value < 1.0)
+    ok = ok and (value >= 0.0 if zero else value > 0.0) and (value <= 1.0 if one else value < 1.0)
     if not ok:
         interval = ("[" if zero else "(") + "0, 1" + ("]" if one else ")")
         raise InvalidArgumentError(f"{where} must be a number in {interval}, got {value!r}")

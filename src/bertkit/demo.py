@@ -10,9 +10,9 @@ from pathlib import Path
 
 from bertkit.data.prepare import prepare_corpus
 from bertkit.errors import InvalidArgumentError
+from bertkit.files import check_readable
 from bertkit.model import BertForPreTraining
 from bertkit.pipelines import fill_mask, load_for_inference, next_sentence_probability
-from bertkit.files import check_readable
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train.config import PretrainConfig
 from bertkit.train.loop import pretrain
