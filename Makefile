@@ -16,17 +16,25 @@ demo: $(BIN)/python
 test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/python
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 
+# Every benchmark docs/benchmarks.md cites, ours and the reference in one process each (about 30 minutes on
+# 2 cores). Debian's `fortunes` packages, where installed, make the text benchmarks' corpus larger.
 bench: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	$(BIN)/python benchmarks/tokenizer.py
-	$(BIN)/python benchmarks/model.py
+	$(BIN)/python benchmarks/tokenizer_train.py
+	$(BIN)/python benchmarks/prepare.py
+	$(BIN)/python benchmarks/loader.py
+	$(BIN)/python benchmarks/model.py all
+	$(BIN)/python benchmarks/checkpoint.py
 	$(BIN)/python benchmarks/pretrain.py
+	$(BIN)/python benchmarks/time_to_accuracy.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info runs/demo

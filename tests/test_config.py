@@ -39,8 +39,13 @@ def test_unknown_preset_and_bad_fields():
 
 
 def test_json_round_trip(tmp_path):
-    cfg = BertConfig.preset("mini", position_embedding="sinusoidal", causal=True, num_labels=3,
-                            problem_type="multi_label_classification")
+    cfg = BertConfig.preset(
+        "mini",
+        position_embedding="sinusoidal",
+        causal=True,
+        num_labels=3,
+        problem_type="multi_label_classification",
+    )
     path = tmp_path / "config.json"
     cfg.to_json_file(path)
     assert BertConfig.from_json_file(path) == cfg
@@ -49,12 +54,24 @@ def test_json_round_trip(tmp_path):
 
 def test_reads_hugging_face_config(tmp_path):
     transformers = pytest.importorskip("transformers")
-    hf = transformers.BertConfig(hidden_size=64, num_hidden_layers=3, num_attention_heads=4, intermediate_size=99,
-                                 num_labels=5, hidden_act="gelu_new", classifier_dropout=0.3)
+    hf = transformers.BertConfig(
+        hidden_size=64,
+        num_hidden_layers=3,
+        num_attention_heads=4,
+        intermediate_size=99,
+        num_labels=5,
+        hidden_act="gelu_new",
+        classifier_dropout=0.3,
+    )
     hf.architectures = ["BertForSequenceClassification"]
     hf.save_pretrained(tmp_path)
     cfg = BertConfig.from_json_file(tmp_path / "config.json")
-    assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size) == (64, 3, 4, 99)
+    assert (cfg.hidden_size, cfg.num_hidden_layers, cfg.num_attention_heads, cfg.intermediate_size) == (
+        64,
+        3,
+        4,
+        99,
+    )
     assert (cfg.num_labels, cfg.hidden_act, cfg.classifier_dropout) == (5, "gelu_new", 0.3)
     assert cfg.id2label is None  # generated LABEL_i names carry nothing beyond num_labels
     # ... and Hugging Face reads ours back to the same network.
@@ -75,8 +92,15 @@ def test_label_names_round_trip(tmp_path):
 
 
 def test_unknown_keys_kept_bookkeeping_dropped():
-    cfg = BertConfig.from_dict({"hidden_size": 64, "num_attention_heads": 4, "my_note": "keep me",
-                                "transformers_version": "4.0", "architectures": ["BertModel"]})
+    cfg = BertConfig.from_dict(
+        {
+            "hidden_size": 64,
+            "num_attention_heads": 4,
+            "my_note": "keep me",
+            "transformers_version": "4.0",
+            "architectures": ["BertModel"],
+        }
+    )
     assert cfg.extra == {"my_note": "keep me"}
     assert cfg.to_dict()["my_note"] == "keep me"
     assert "transformers_version" not in cfg.to_dict()

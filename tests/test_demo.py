@@ -27,7 +27,10 @@ def test_the_quoted_poems_are_in_the_training_split():
     documents = ["".join(sentences) for sentences, _ in iter_documents([CORPUS])]
     heldout = is_heldout(np.arange(len(documents)), HELDOUT_FRACTION)
     assert heldout.any()
-    quoted = [text.replace("[MASK]", answer) for text, answer in CLOZE_LINES] + [NSP_PAIRS[0][0], NSP_PAIRS[0][1]]
+    quoted = [text.replace("[MASK]", answer) for text, answer in CLOZE_LINES] + [
+        NSP_PAIRS[0][0],
+        NSP_PAIRS[0][1],
+    ]
     for line in quoted:
         [index] = [i for i, doc in enumerate(documents) if line in doc]
         assert not heldout[index], line

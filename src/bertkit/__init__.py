@@ -12,7 +12,7 @@ from bertkit.model import (
     BertForSequenceClassification,
     BertForTokenClassification,
     BertModel,
-    BertOutput,
+    ModelOutput,
 )
 from bertkit.tokenizer import WordPieceTokenizer
 
@@ -26,11 +26,11 @@ __all__ = [
     "BertForSequenceClassification",
     "BertForTokenClassification",
     "BertModel",
-    "BertOutput",
     "BertkitError",
     "CheckpointError",
     "FileFormatError",
     "InvalidArgumentError",
+    "ModelOutput",
     "PretrainingData",
     "TrainingError",
     "WordPieceTokenizer",

@@ -5,12 +5,24 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bertkit.errors import FileFormatError, InvalidArgumentError
+import torch.nn.functional as F
 
-ACTIVATIONS = ("gelu", "gelu_new", "gelu_pytorch_tanh", "relu")
+from bertkit.checks import check_choice, check_int, check_probability
+from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.files import read_settings, write_text_atomically
+
+# The hidden_act names config.json may hold and the function each one means. Defined here, below the model, so
+# the config validates against the very table the model's layers look functions up in.
+ACTIVATIONS = {
+    "gelu": F.gelu,  # exact erf GELU, as in Google's BERT
+    "gelu_new": partial(F.gelu, approximate="tanh"),
+    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
+    "relu": F.relu,
+}
 POSITION_EMBEDDINGS = ("learned", "sinusoidal")
 PROBLEM_TYPES = (None, "single_label_classification", "multi_label_classification", "regression")
 
@@ -65,33 +77,36 @@ class BertConfig:
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads",
-                     "intermediate_size", "max_position_embeddings", "type_vocab_size", "num_labels"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise InvalidArgumentError(f"BertConfig.{name} must be a positive integer, got {value!r}")
+        for name in (
+            "vocab_size",
+            "hidden_size",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "intermediate_size",
+            "max_position_embeddings",
+            "type_vocab_size",
+            "num_labels",
+        ):
+            check_int(f"BertConfig.{name}", getattr(self, name))
         if self.hidden_size % self.num_attention_heads:
             raise InvalidArgumentError(
                 f"BertConfig.hidden_size ({self.hidden_size}) must be divisible by num_attention_heads "
-                f"({self.num_attention_heads})")
-        if self.hidden_act not in ACTIVATIONS:
-            raise InvalidArgumentError(f"BertConfig.hidden_act must be one of {ACTIVATIONS}, got {self.hidden_act!r}")
-        if self.position_embedding not in POSITION_EMBEDDINGS:
-            raise InvalidArgumentError(
-                f"BertConfig.position_embedding must be one of {POSITION_EMBEDDINGS}, got {self.position_embedding!r}")
-        if self.problem_type not in PROBLEM_TYPES:
-            raise InvalidArgumentError(f"BertConfig.problem_type must be one of {PROBLEM_TYPES}, got {self.problem_type!r}")
+                f"({self.num_attention_heads})"
+            )
+        check_choice("BertConfig.hidden_act", self.hidden_act, tuple(ACTIVATIONS))
+        check_choice("BertConfig.position_embedding", self.position_embedding, POSITION_EMBEDDINGS)
+        check_choice("BertConfig.problem_type", self.problem_type, PROBLEM_TYPES)
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
-            p = getattr(self, name)
-            if p is not None and not 0.0 <= p < 1.0:
-                raise InvalidArgumentError(f"BertConfig.{name} must be in [0, 1), got {p!r}")
+            if getattr(self, name) is not None:
+                check_probability(f"BertConfig.{name}", getattr(self, name))
         if self.id2label is not None:
             # JSON object keys are strings; Hugging Face stores label ids that way.
             self.id2label = {int(k): v for k, v in self.id2label.items()}
             if self.num_labels not in (2, len(self.id2label)):  # 2 is the default: not a stated count
                 raise InvalidArgumentError(
                     f"BertConfig.num_labels ({self.num_labels}) disagrees with id2label ({len(self.id2label)} "
-                    "labels); give one of them, or set id2label=None for a new label count")
+                    "labels); give one of them, or set id2label=None for a new label count"
+                )
             self.num_labels = len(self.id2label)
         if self.label2id is not None:
             self.label2id = {k: int(v) for k, v in self.label2id.items()}
@@ -106,8 +121,12 @@ class BertConfig:
         if name not in PRESETS:
             raise InvalidArgumentError(f"unknown BERT preset {name!r}; choose one of {', '.join(PRESETS)}")
         layers, hidden, heads = PRESETS[name]
-        fields = dict(num_hidden_layers=layers, hidden_size=hidden, num_attention_heads=heads,
-                      intermediate_size=4 * hidden)
+        fields = dict(
+            num_hidden_layers=layers,
+            hidden_size=hidden,
+            num_attention_heads=heads,
+            intermediate_size=4 * hidden,
+        )
         return cls(**(fields | overrides))
 
     def forward_flops_per_token(self, seq_len: int) -> int:
@@ -125,10 +144,13 @@ class BertConfig:
         known = {f.name for f in dataclasses.fields(cls)} - {"extra"}
         data = dict(data)
         if data.get("model_type", "bert") != "bert":
-            raise InvalidArgumentError(f"config model_type is {data['model_type']!r}, bertkit reads only 'bert'")
+            raise InvalidArgumentError(
+                f"config model_type is {data['model_type']!r}, bertkit reads only 'bert'"
+            )
         if data.get("position_embedding_type", "absolute") != "absolute":
             raise InvalidArgumentError(
-                f"position_embedding_type {data['position_embedding_type']!r} is not supported (only 'absolute')")
+                f"position_embedding_type {data['position_embedding_type']!r} is not supported (only 'absolute')"
+            )
         if data.pop("is_decoder", False):
             data["causal"] = True
         if "id2label" in data:
@@ -136,8 +158,11 @@ class BertConfig:
             if data["id2label"] == _default_labels(data["num_labels"]):
                 data.pop("id2label"), data.pop("label2id", None)  # generated names: num_labels says it all
         fields = {k: v for k, v in data.items() if k in known}
-        extra = {k: v for k, v in data.items()
-                 if k not in known and k not in _HF_BOOKKEEPING and k != "position_embedding_type"}
+        extra = {
+            k: v
+            for k, v in data.items()
+            if k not in known and k not in _HF_BOOKKEEPING and k != "position_embedding_type"
+        }
         return cls(**fields, extra=extra)
 
     def to_dict(self) -> dict[str, Any]:
@@ -150,26 +175,20 @@ class BertConfig:
         # Hugging Face derives num_labels from id2label, so always write it (with generated names if none).
         id2label = self.id2label if self.id2label is not None else _default_labels(self.num_labels)
         data["id2label"] = {str(k): v for k, v in id2label.items()}
-        data["label2id"] = self.label2id if self.label2id is not None else {v: int(k) for k, v in id2label.items()}
+        data["label2id"] = (
+            self.label2id if self.label2id is not None else {v: int(k) for k, v in id2label.items()}
+        )
         return data
 
     def to_json_string(self) -> str:
         return json.dumps(self.to_dict(), indent=2, sort_keys=True) + "\n"
 
     def to_json_file(self, path: str | Path) -> None:
-        Path(path).write_text(self.to_json_string(), encoding="utf-8")
+        write_text_atomically(path, self.to_json_string())
 
     @classmethod
     def from_json_file(cls, path: str | Path) -> BertConfig:
-        path = Path(path)
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError as e:
-            raise FileFormatError(f"{path}: no such config file") from e
-        except (UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise FileFormatError(f"{path}: not a valid JSON config ({e})") from e
-        if not isinstance(data, dict):
-            raise FileFormatError(f"{path}: a config must be a JSON object, got {type(data).__name__}")
+        data = read_settings(path)
         try:
             return cls.from_dict(data)
         except (TypeError, InvalidArgumentError) as e:

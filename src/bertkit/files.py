@@ -6,11 +6,14 @@ here, so a non-UTF-8 file gets the same one-line message everywhere instead of a
 layer that writes goes through `atomic_path`, so a crash never leaves a half-written file under a real name.
 """
 
+import json
 import os
 import shutil
+import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from bertkit.errors import FileFormatError, InvalidArgumentError
 
@@ -47,8 +50,7 @@ def iter_lines(path: str | Path, errors: str = "strict") -> Iterator[str]:
             except UnicodeDecodeError as err:
                 raise FileFormatError(
                     f"{path}: not valid UTF-8 at byte offset {offset + err.start}"
-                    " (re-encode it as UTF-8, or read it with errors='replace' / `bertkit tokenize --errors replace`,"
-                    " which substitute U+FFFD)"
+                    " (re-encode it as UTF-8, or read it with `errors`='replace', which substitutes U+FFFD)"
                 ) from None
             offset += len(raw)
             yield line.rstrip("\r\n")
@@ -58,6 +60,22 @@ def iter_files_lines(paths: Iterable[str | Path], errors: str = "strict") -> Ite
     """The lines of several files, one after another."""
     for path in paths:
         yield from iter_lines(path, errors=errors)
+
+
+def read_settings(path: str | Path) -> dict[str, Any]:
+    """The top-level object of a JSON or TOML settings file (by extension), or a FileFormatError naming it."""
+    path = Path(path)
+    toml = path.suffix == ".toml"
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if toml else json.loads(text)
+    except FileNotFoundError:
+        raise FileFormatError(f"{path}: no such config file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, tomllib.TOMLDecodeError) as e:
+        raise FileFormatError(f"{path}: not a valid {'TOML' if toml else 'JSON'} file ({e})") from None
+    if not isinstance(data, dict):
+        raise FileFormatError(f"{path}: a config must be a JSON object, got {type(data).__name__}")
+    return data
 
 
 TMP_SUFFIX = ".tmp"  # what a write in progress is called: the final name plus this

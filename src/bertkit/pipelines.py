@@ -56,5 +56,7 @@ def next_sentence_probability(
     batch = tokenizer([first], pairs=[second], padding=False, return_tensors="pt")
     nsp_logits = model(**batch).nsp_logits  # (1, 2)
     if nsp_logits is None:
-        raise InvalidArgumentError(f"{type(model).__name__} has no next-sentence head; load BertForPreTraining")
+        raise InvalidArgumentError(
+            f"{type(model).__name__} has no next-sentence head; load BertForPreTraining"
+        )
     return nsp_logits.float().softmax(dim=-1)[0, 0].item()

@@ -170,7 +170,7 @@ def test_missing_manifest_empty_split_and_small_corpus_are_clear_errors(tmp_path
         PretrainingData(tmp_path, tokenizer)
     with pytest.raises(
         TrainingError,
-        match="heldout split has no documents.*--heldout-fraction 0.0, which held out none of its \\d+ documents",
+        match="heldout split has no documents.*heldout_fraction 0.0, which held out none of its \\d+ documents",
     ):
         PretrainingData(tang_dir, tokenizer, split="heldout")
     with pytest.raises(TrainingError, match="fewer than one global batch"):
@@ -185,14 +185,55 @@ def test_a_heldout_split_smaller_than_a_batch_still_gives_its_partial_epoch(data
         next(iter(data))
 
 
+def test_every_rank_yields_its_share_of_every_global_batch_of_a_partial_epoch(data_dir, tokenizer):
+    kw = {"split": "heldout", "max_seq_length": 32, "num_workers": 0}
+
+    def one_epoch(size, rank=0, world_size=1):
+        data = PretrainingData(data_dir, tokenizer, batch_size=size, rank=rank, world_size=world_size, **kw)
+        return list(data.one_epoch())
+
+    n = len(one_epoch(1))
+    seen = set()
+    for world_size in (2, 3):
+        # Global batches past the split's end, and last global batches that leave a rank partial or empty.
+        for batch_size in (4, 7, n // world_size + 1, n):
+            whole = one_epoch(batch_size * world_size)
+            shares = [one_epoch(batch_size, rank, world_size) for rank in range(world_size)]
+            # The same number of batches on every rank (ranks taking the first k stay in step), and together
+            # they are one process's batches: every instance once, with the same mask.
+            assert [len(share) for share in shares] == [len(whole)] * world_size
+            joined = [{k: torch.cat([s[i][k] for s in shares]) for k in whole[i]} for i in range(len(whole))]
+            assert same(joined, whole)
+            for batch in itertools.chain(*shares):
+                rows = len(batch["next_sentence_label"])
+                assert all(batch[k].shape == (rows, 32) for k in batch if k != "next_sentence_label")
+                seen.add("empty" if rows == 0 else "partial" if rows < batch_size else "full")
+    assert seen == {"empty", "partial", "full"}
+
+
+def test_an_epoch_without_a_full_global_batch_is_stepped_over(tang_dir, tokenizer):
+    # Each epoch pairs sentences afresh, so its instance count varies: with a global batch of exactly epoch 0's
+    # instances, a smaller epoch has no batch, and the saved position must not stop in it.
+    batch_size = PretrainingData(tang_dir, tokenizer, batch_size=1, num_workers=0).batches_in_epoch(0)
+    data = PretrainingData(tang_dir, tokenizer, batch_size=batch_size, num_workers=0)
+    assert [data.batches_in_epoch(epoch) for epoch in range(4)] == [1, 0, 1, 0]
+    reference = take(PretrainingData(tang_dir, tokenizer, batch_size=batch_size, num_workers=0), 3)
+    assert same(take(data, 2), reference[:2])
+    assert data.state_dict() == {"epoch": 4, "batch_index": 0}
+    resumed = PretrainingData(tang_dir, tokenizer, batch_size=batch_size, num_workers=0)
+    resumed.load_state_dict(data.state_dict())
+    assert same(take(resumed, 1), reference[2:])
+
+
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"max_seq_length": 4}, "max_seq_length=4"),
-        ({"mlm_probability": 0.0}, "mlm_probability=0.0"),
-        ({"split": "test"}, "split='test'"),
+        ({"max_seq_length": 4}, "`max_seq_length` must be an integer >= 5, got 4"),
+        ({"mlm_probability": 0.0}, r"`mlm_probability` must be a number in \(0, 1\), got 0.0"),
+        ({"short_seq_prob": 1.5}, r"`short_seq_prob` must be a number in \[0, 1\], got 1.5"),
+        ({"split": "test"}, "`split` must be one of train, heldout, got 'test'"),
         ({"rank": 2, "world_size": 2}, "rank=2, world_size=2"),
-        ({"batch_size": 0}, "batch_size=0"),
+        ({"batch_size": 0}, "`batch_size` must be a positive integer, got 0"),
     ],
 )
 def test_bad_arguments_are_named(tang_dir, tokenizer, kw, message):

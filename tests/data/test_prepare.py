@@ -115,7 +115,7 @@ def test_a_killed_run_resumes_where_it_stopped(tmp_path, tokenizer_dir, monkeypa
 
 def test_other_settings_in_an_existing_directory_are_refused(tmp_path, tokenizer_dir, corpus_files):
     prepare(corpus_files[:1], tokenizer_dir, tmp_path)
-    with pytest.raises(InvalidArgumentError, match="different heldout_fraction.*choose another --out"):
+    with pytest.raises(InvalidArgumentError, match="different heldout_fraction.*choose another `out_dir`"):
         prepare(corpus_files[:1], tokenizer_dir, tmp_path, heldout_fraction=0.2)
     with pytest.raises(InvalidArgumentError, match="different inputs"):
         prepare(corpus_files, tokenizer_dir, tmp_path)
@@ -142,9 +142,9 @@ def test_empty_corpus_is_a_clear_error(tmp_path, tokenizer_dir):
 @pytest.mark.parametrize(
     ("kw", "message"),
     [
-        ({"heldout_fraction": 1.0}, "heldout_fraction=1.0"),
-        ({"workers": -1}, "workers=-1"),
-        ({"shard_bytes": 0}, "shard_bytes=0"),
+        ({"heldout_fraction": 1.0}, r"`heldout_fraction` must be a number in \[0, 1\), got 1.0"),
+        ({"workers": -1}, "`workers` must be an integer >= 0, got -1"),
+        ({"shard_bytes": 0}, "`shard_bytes` must be a positive integer, got 0"),
     ],
 )
 def test_bad_arguments_are_named(tmp_path, tokenizer_dir, corpus_files, kw, message):

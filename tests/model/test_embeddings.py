@@ -15,7 +15,9 @@ def test_sinusoidal_table_is_the_transformer_formula():
 
 
 def test_sinusoidal_positions_are_a_buffer_not_a_weight():
-    cfg = BertConfig.preset("tiny", vocab_size=50, position_embedding="sinusoidal", max_position_embeddings=40)
+    cfg = BertConfig.preset(
+        "tiny", vocab_size=50, position_embedding="sinusoidal", max_position_embeddings=40
+    )
     emb = BertEmbeddings(cfg)
     assert not any("position" in name for name in emb.state_dict())  # recomputed, never saved
     assert torch.equal(emb.sinusoid, sinusoidal_table(40, cfg.hidden_size))
@@ -47,7 +49,9 @@ def test_token_ids_outside_vocabulary(bad):
 
 def test_sequence_longer_than_positions():
     model = BertModel(BertConfig.preset("tiny", vocab_size=50, max_position_embeddings=8))
-    with pytest.raises(InvalidArgumentError, match="sequence length 9, longer than max_position_embeddings \\(8\\)"):
+    with pytest.raises(
+        InvalidArgumentError, match="sequence length 9, longer than max_position_embeddings \\(8\\)"
+    ):
         model(torch.ones(1, 9, dtype=torch.long))
 
 

@@ -79,7 +79,8 @@ def test_torch_compile_captures_the_model():
     pretraining = BertForPreTraining(cfg).train()
     labels = torch.full_like(ids, -100)
     labels[:, ::3] = ids[:, ::3]
-    loss = torch.compile(pretraining, backend="aot_eager")(ids, mask, labels=labels,
-                                                           next_sentence_label=torch.tensor([0, 1])).loss
+    loss = torch.compile(pretraining, backend="aot_eager")(
+        ids, mask, labels=labels, next_sentence_label=torch.tensor([0, 1])
+    ).loss
     loss.backward()
     assert torch.isfinite(loss) and pretraining.bert.embeddings.word_embeddings.weight.grad is not None

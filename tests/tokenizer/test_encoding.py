@@ -1,4 +1,4 @@
-"""Pairs, truncation, padding and tensors against tokenizers and transformers; streaming a file to ids."""
+"""Pairs, truncation, padding and tensors against tokenizers and transformers."""
 
 import random
 
@@ -7,9 +7,7 @@ import pytest
 import torch
 from transformers import BertTokenizer
 
-from bertkit import FileFormatError, InvalidArgumentError, WordPieceTokenizer
-from bertkit.cli import main as cli_main
-from bertkit.tokenizer import encode_file
+from bertkit import InvalidArgumentError, WordPieceTokenizer
 from bertkit.tokenizer.encoding import truncated_lengths
 
 
@@ -146,69 +144,6 @@ def test_bad_lengths_and_strategies(uncased):
     with pytest.raises(InvalidArgumentError, match="pair must be a string, got int"):
         uncased.encode("text", 3)
     assert uncased.encode("hello world", max_length=2, truncation=True).tokens == ["[CLS]", "[SEP]"]
-
-
-def test_encode_file_streams_to_npy(uncased, corpus_lines, tmp_path):
-    corpus = tmp_path / "corpus.txt"
-    corpus.write_text("\n".join(corpus_lines) + "\n", encoding="utf-8")
-    ids_path, offsets_path = encode_file(
-        uncased, corpus, tmp_path / "ids.npy", batch_lines=1000, show_progress=False
-    )
-    ids, offsets = np.load(ids_path), np.load(offsets_path)
-    assert ids.dtype == np.int32 and offsets.dtype == np.int64 and len(offsets) == len(corpus_lines) + 1
-    expected = uncased.tokenize_to_ids(corpus_lines)
-    assert [ids[offsets[i] : offsets[i + 1]].tolist() for i in range(len(corpus_lines))] == expected
-    assert not list(tmp_path.glob("*.part")) and not list(tmp_path.glob("*.tmp"))
-
-
-def test_encode_file_errors(uncased, tmp_path):
-    bad = tmp_path / "bad.txt"
-    bad.write_bytes(b"fine line\nbroken \xff here\n")
-    with pytest.raises(FileFormatError, match=r"bad.txt: not valid UTF-8 at byte offset 17"):
-        encode_file(uncased, bad, tmp_path / "ids.npy", show_progress=False)
-    ids_path, offsets_path = encode_file(
-        uncased, bad, tmp_path / "ids.npy", errors="replace", show_progress=False
-    )
-    replaced = uncased.tokenize_to_ids(["fine line", "broken \ufffd here"])
-    assert np.load(ids_path).tolist() == replaced[0] + replaced[1]
-    assert np.load(offsets_path).tolist() == [0, len(replaced[0]), len(replaced[0]) + len(replaced[1])]
-    with pytest.raises(FileFormatError, match="no such file"):
-        encode_file(uncased, tmp_path / "missing.txt", tmp_path / "ids.npy")
-    with pytest.raises(InvalidArgumentError, match="expected a .npy file name"):
-        encode_file(uncased, bad, tmp_path / "ids.bin")
-
-
-def test_cli_tokenize(model_dir, tmp_path, capsys):
-    assert cli_main(["tokenize", "--vocab", str(model_dir), "Hello, naïve [MASK]!"]) == 0
-    assert capsys.readouterr().out == "[CLS] hello , naive [MASK] ! [SEP]\n"
-    assert cli_main(["tokenize", "--vocab", str(model_dir), "--ids", "--no-special", "Hello"]) == 0
-    assert capsys.readouterr().out == "7592\n"
-    assert cli_main(["tokenize", "--vocab", str(model_dir), "--json", "hi"]) == 0
-    assert (
-        capsys.readouterr().out
-        == '{"tokens": ["[CLS]", "hi", "[SEP]"], "ids": [101, 7632, 102], "offsets": [[0, 0], [0, 2], [0, 0]]}\n'
-    )
-    corpus = tmp_path / "in.txt"
-    corpus.write_text("one line\n\nthird 第三\n", encoding="utf-8")
-    assert (
-        cli_main(
-            [
-                "tokenize",
-                "--vocab",
-                str(model_dir),
-                "--input",
-                str(corpus),
-                "--output",
-                str(tmp_path / "o.npy"),
-            ]
-        )
-        == 0
-    )
-    assert np.load(tmp_path / "o.offsets.npy").tolist() == [0, 2, 2, 5]
-    assert cli_main(["tokenize", "--vocab", str(tmp_path), "x"]) == 2
-    assert "no such vocabulary file" in capsys.readouterr().err
-    assert cli_main(["tokenize", "--vocab", str(model_dir), "--input", str(corpus)]) == 2
-    assert "--input needs --output" in capsys.readouterr().err
 
 
 def test_encoding_of_a_trained_vocabulary_loads_in_transformers(tmp_path):

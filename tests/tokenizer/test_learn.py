@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from bertkit import cli
+from bertkit.constants import SPECIAL_TOKENS
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import iter_lines
-from bertkit.tokenizer import learn
-from bertkit.tokenizer.learn import SPECIAL_TOKENS, count_words, learn_vocab, merge_pieces
+from bertkit.tokenizer import WordPieceTokenizer, learn
+from bertkit.tokenizer.learn import count_words, learn_vocab, merge_pieces
 from bertkit.tokenizer.normalize import split_words
-from bertkit.tokenizer.wordpiece import WordPieceTokenizer
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 FORTUNES = DATA / "fortunes_en.txt"

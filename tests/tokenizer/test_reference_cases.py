@@ -8,9 +8,9 @@ import pathlib
 import pytest
 
 from bertkit import WordPieceTokenizer
+from bertkit.constants import SPECIAL_TOKENS
 from bertkit.tokenizer import normalize
 from bertkit.tokenizer.normalize import Normalizer
-from bertkit.tokenizer.wordpiece import SPECIAL_TOKENS
 
 CASES = json.loads((pathlib.Path(__file__).parent / "tokenizer_cases.json").read_text(encoding="utf-8"))
 FAST_CASES = [c for c in CASES if "hf_fast" in c["applies_to"]]

@@ -8,11 +8,19 @@ REQUIRED = dict(data="d", tokenizer="t", out="o")
 
 def test_toml_fields_and_overrides(tmp_path):
     path = tmp_path / "run.toml"
-    path.write_text('data = "corpus"\ntokenizer = "tok"\nout = "runs/x"\npreset = "mini"\nlr = 1\n'
-                    'batch_size = 8\nbf16 = true\n')
+    path.write_text(
+        'data = "corpus"\ntokenizer = "tok"\nout = "runs/x"\npreset = "mini"\nlr = 1\n'
+        "batch_size = 8\nbf16 = true\n"
+    )
     cfg = PretrainConfig.from_toml(path, batch_size=16, optimizer="lamb")
     assert (cfg.data, cfg.preset, cfg.lr, cfg.batch_size, cfg.optimizer, cfg.bf16) == (
-        "corpus", "mini", 1, 16, "lamb", True)
+        "corpus",
+        "mini",
+        1,
+        16,
+        "lamb",
+        True,
+    )
 
 
 def test_unknown_toml_key(tmp_path):
@@ -31,22 +39,32 @@ def test_bad_toml(tmp_path):
         PretrainConfig.from_toml(tmp_path / "missing.toml")
 
 
-@pytest.mark.parametrize("field,value,message", [
-    ("lr", "fast", "--lr must be float or int, got 'fast'"),
-    ("batch_size", 0, "--batch-size must be >= 1"),
-    ("batch_size", True, "--batch-size must be int"),
-    ("preset", "huge", "--preset must be one of tiny, mini"),
-    ("optimizer", "sgd", "--optimizer must be one of adamw, lamb"),
-    ("schedule", "step", "--schedule must be one of linear, cosine"),
-    ("mlm_probability", 1.5, "--mlm-probability must be in"),
-    ("warmup_steps", 5000, r"--warmup-steps \(5000\) exceeds --max-steps \(1000\)"),
-    ("dropout", 1.0, "--dropout must be in"),
-])
-def test_invalid_values_name_the_flag(field, value, message):
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("lr", "fast", "`lr` must be float or int, got 'fast'"),
+        ("lr", 0, "`lr` must be > 0"),
+        ("batch_size", 0, "`batch_size` must be a positive integer"),
+        ("batch_size", True, "`batch_size` must be int"),
+        ("preset", "huge", "`preset` must be one of tiny, mini"),
+        ("optimizer", "sgd", "`optimizer` must be one of adamw, lamb"),
+        ("schedule", "step", "`schedule` must be one of linear, cosine"),
+        ("mlm_probability", 1.5, r"`mlm_probability` must be a number in \(0, 1\)"),
+        ("mlm_probability", 0.0, r"`mlm_probability` must be a number in \(0, 1\)"),
+        ("short_seq_prob", 1.5, r"`short_seq_prob` must be a number in \[0, 1\]"),
+        ("warmup_steps", 5000, r"`warmup_steps` \(5000\) exceeds `max_steps` \(1000\)"),
+        ("dropout", 1.0, r"`dropout` must be a number in \[0, 1\)"),
+    ],
+)
+def test_invalid_values_name_the_parameter(field, value, message):
     with pytest.raises(InvalidArgumentError, match=message):
         PretrainConfig(**REQUIRED, **{field: value})
 
 
+def test_short_seq_prob_of_one_is_allowed_as_in_the_data_loader():
+    assert PretrainConfig(**REQUIRED, short_seq_prob=1.0).short_seq_prob == 1.0
+
+
 def test_required_paths():
-    with pytest.raises(InvalidArgumentError, match="--data is required"):
+    with pytest.raises(InvalidArgumentError, match="`data` is required"):
         PretrainConfig(tokenizer="t", out="o")

@@ -11,8 +11,17 @@ from bertkit.train.plot import plot_run
 def write(run_dir, steps):
     log = MetricsLog(run_dir)
     for step in steps:
-        log.write({"step": step, "split": "train", "loss": 10.0 / step, "mlm_acc": 0.1, "nsp_acc": 0.5,
-                   "lr": 1e-4, "tokens_per_s": 100.0})
+        log.write(
+            {
+                "step": step,
+                "split": "train",
+                "loss": 10.0 / step,
+                "mlm_acc": 0.1,
+                "nsp_acc": 0.5,
+                "lr": 1e-4,
+                "tokens_per_s": 100.0,
+            }
+        )
     log.write({"step": steps[-1], "split": "heldout", "loss": 1.0, "mlm_acc": 0.2, "nsp_acc": 0.6})
     log.close()
 

@@ -54,5 +54,9 @@ def test_scheduler_state_round_trips_through_weights_only_load(tmp_path):
 
 def test_unknown_schedule():
     with pytest.raises(InvalidArgumentError, match="unknown learning-rate schedule 'step'"):
-        build_scheduler(torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0),
-                        warmup_steps=0, max_steps=5, kind="step")
+        build_scheduler(
+            torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0),
+            warmup_steps=0,
+            max_steps=5,
+            kind="step",
+        )

@@ -31,8 +31,14 @@ def trained_state(model, step):
     ids = torch.randint(0, 60, (2, 8))
     model(ids, labels=ids, next_sentence_label=torch.tensor([0, 1])).loss.backward()
     opt.step()
-    return TrainState(step=step, tokens_seen=16 * step, optimizer=opt.state_dict(), scheduler={"last_epoch": step},
-                      data=[{"epoch": 0, "batch_index": step}], rng=[capture_rng()])
+    return TrainState(
+        step=step,
+        tokens_seen=16 * step,
+        optimizer=opt.state_dict(),
+        scheduler={"last_epoch": step},
+        data=[{"epoch": 0, "batch_index": step}],
+        rng=[capture_rng()],
+    )
 
 
 def test_checkpoint_round_trip(tmp_path):
@@ -42,7 +48,9 @@ def test_checkpoint_round_trip(tmp_path):
     assert path == tmp_path / "checkpoints" / "step-3"
     assert {p.name for p in path.iterdir()} == {"model.safetensors", "config.json", "trainer.pt"}
     exported = BertForPreTraining.from_pretrained(path)  # a checkpoint is also a model directory
-    assert torch.equal(exported.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight)
+    assert torch.equal(
+        exported.bert.embeddings.word_embeddings.weight, model.bert.embeddings.word_embeddings.weight
+    )
 
     fresh = tiny_model(seed=1)
     loaded = load_checkpoint(latest_checkpoint(tmp_path), fresh)
@@ -82,7 +90,9 @@ def test_disk_full_leaves_the_previous_checkpoint_intact(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(state_module.torch, "save", disk_full)
-    with pytest.raises(TrainingError, match=r"step-2: the disk is full; the previous checkpoint .*step-1 is intact"):
+    with pytest.raises(
+        TrainingError, match=r"step-2: the disk is full; the previous checkpoint .*step-1 is intact"
+    ):
         save_checkpoint(tmp_path, model, trained_state(model, 2), keep=3)
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["step-1"]  # no temporary left behind
     assert (tmp_path / "checkpoints" / "step-1" / "model.safetensors").read_bytes() == before
@@ -100,16 +110,24 @@ def test_partial_directories_are_not_checkpoints(tmp_path):
     assert checkpoint_dirs(tmp_path) == []
 
 
-@pytest.mark.parametrize("broken,message", [
-    ("model.safetensors", "cannot load the model weights: .*model.safetensors: not a readable safetensors file"),
-    ("trainer.pt", "trainer.pt is missing or corrupt"),
-])
+@pytest.mark.parametrize(
+    "broken,message",
+    [
+        (
+            "model.safetensors",
+            "cannot load the model weights: .*model.safetensors: not a readable safetensors file",
+        ),
+        ("trainer.pt", "trainer.pt is missing or corrupt"),
+    ],
+)
 def test_corrupt_checkpoint(tmp_path, broken, message):
     model = tiny_model()
     path = save_checkpoint(tmp_path, model, trained_state(model, 1), keep=1)
     data = (path / broken).read_bytes()
     (path / broken).write_bytes(data[: len(data) // 2])
-    with pytest.raises(CheckpointError, match=f"step-1: {message}.*delete .*step-1 to resume from the checkpoint"):
+    with pytest.raises(
+        CheckpointError, match=f"step-1: {message}.*delete .*step-1 to resume from the checkpoint"
+    ):
         load_checkpoint(path, tiny_model())
 
 

@@ -17,11 +17,12 @@ from about half the document away instead of from another document.
 import numpy as np
 
 from bertkit.errors import TrainingError
+from bertkit.tokenizer.template import pair_template
 
 # Columns of a plan: segment A is sentences [A_START, A_END), B is [B_START, B_END) in the corpus's sentence
 # numbering; IS_RANDOM_NEXT is the NSP label (1 when B does not follow A).
 A_START, A_END, B_START, B_END, IS_RANDOM_NEXT = range(5)
-SPECIAL_TOKENS_PER_PAIR = 3  # [CLS] A [SEP] B [SEP]
+SPECIAL_TOKENS_PER_PAIR = pair_template(0, 0).length  # [CLS] A [SEP] B [SEP]
 
 
 def plan_instances(

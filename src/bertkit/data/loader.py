@@ -21,6 +21,8 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from bertkit.checks import check_choice, check_int, check_probability
+from bertkit.constants import CONTINUATION
 from bertkit.data.instances import (
     A_END,
     A_START,
@@ -35,6 +37,7 @@ from bertkit.data.masking import MaskingConfig, mask_tokens
 from bertkit.data.shards import Manifest, read_shard
 from bertkit.errors import InvalidArgumentError, TrainingError
 from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.tokenizer.template import pair_template
 
 SPLITS = ("train", "heldout")
 _PLAN_STREAM, _INSTANCE_STREAM = 0, 1  # keeps the plan's and the instances' random streams apart
@@ -133,14 +136,16 @@ class BatchMaker:
         return -(-n // global_batch) if partial else n // global_batch
 
     def batch(self, epoch: int, index: int) -> dict[str, torch.Tensor]:
+        """This rank's share of global batch `index`: fewer rows in the epoch's last, partial global batch, and
+        none (tensors of 0 rows) when the epoch's instances run out before this rank's share begins."""
         s = self.spec
         plan = self.plan(epoch)
         first = (index * s.world_size + s.rank) * s.batch_size
         rows = range(first, min(first + s.batch_size, len(plan)))
-        arrays = [
-            self.instance(plan[p], np.random.default_rng([s.seed, epoch, _INSTANCE_STREAM, p])) for p in rows
-        ]
-        batch = {name: torch.from_numpy(np.stack([a[i] for a in arrays])) for i, name in enumerate(_FIELDS)}
+        fields = np.zeros((len(_FIELDS), len(rows), s.max_seq_length), dtype=np.int64)
+        for j, p in enumerate(rows):
+            fields[:, j] = self.instance(plan[p], np.random.default_rng([s.seed, epoch, _INSTANCE_STREAM, p]))
+        batch = {name: torch.from_numpy(fields[i]) for i, name in enumerate(_FIELDS)}
         batch["next_sentence_label"] = torch.from_numpy(plan[rows.start : rows.stop, IS_RANDOM_NEXT].copy())
         return batch
 
@@ -150,18 +155,16 @@ class BatchMaker:
         a = self.index.tokens(row[A_START], row[A_END])
         b = self.index.tokens(row[B_START], row[B_END])
         a, b = truncate_seq_pair(a, b, s.max_seq_length - SPECIAL_TOKENS_PER_PAIR, rng)
-        n = len(a) + len(b) + SPECIAL_TOKENS_PER_PAIR
+        t = pair_template(len(a), len(b))  # [CLS] A [SEP] B [SEP], the tokenizer's template
         ids = np.full(s.max_seq_length, s.pad_token_id, dtype=np.int64)
-        ids[0], ids[1 + len(a)], ids[n - 1] = s.cls_token_id, s.sep_token_id, s.sep_token_id
-        ids[1 : 1 + len(a)] = a
-        ids[2 + len(a) : n - 1] = b
+        ids[t.first], ids[t.second] = a, b
+        ids[list(t.cls)], ids[list(t.sep)] = s.cls_token_id, s.sep_token_id
         token_type_ids = np.zeros(s.max_seq_length, dtype=np.int64)
-        token_type_ids[2 + len(a) : n] = 1
+        token_type_ids[t.segment_b] = 1
         attention_mask = np.zeros(s.max_seq_length, dtype=np.int64)
-        attention_mask[:n] = 1
+        attention_mask[: t.length] = 1
         maskable = np.zeros(s.max_seq_length, dtype=bool)
-        maskable[1 : 1 + len(a)] = True
-        maskable[2 + len(a) : n - 1] = True
+        maskable[t.first] = maskable[t.second] = True
         continuation = None if s.continuation is None else s.continuation[ids]
         input_ids, labels = mask_tokens(ids, maskable, s.masking, rng, continuation)
         return input_ids, token_type_ids, attention_mask, labels
@@ -246,7 +249,7 @@ class PretrainingData:
             hint = ""
             if split == "heldout":
                 hint = (
-                    f" (prepared with --heldout-fraction {manifest.heldout_fraction}, which held out none of its "
+                    f" (prepared with heldout_fraction {manifest.heldout_fraction}, which held out none of its "
                     f"{manifest.total('documents')} documents; prepare again with a larger fraction)"
                 )
             raise TrainingError(f"{data_dir}: the {split} split has no documents{hint}")
@@ -265,7 +268,7 @@ class PretrainingData:
         )
         continuation = None
         if whole_word_mask:
-            continuation = np.array([t.startswith("##") for t in tokenizer.ids_to_tokens], dtype=bool)
+            continuation = np.array([t.startswith(CONTINUATION) for t in tokenizer.ids_to_tokens], dtype=bool)
         spec = BatchSpec(
             max_seq_length=max_seq_length,
             batch_size=batch_size,
@@ -301,16 +304,20 @@ class PretrainingData:
         self._check_full_batches()
         for batch in self._loader(_Positions(self.maker, self.epoch, self.batch_index)):
             self.batch_index += 1
-            if self.batch_index >= self.maker.batches_in_epoch(self.epoch):
+            # `while`: an epoch's instance count varies, and one short of a global batch has no batch to stop at.
+            while self.batch_index >= self.maker.batches_in_epoch(self.epoch):
                 self.epoch, self.batch_index = self.epoch + 1, 0
             yield batch
 
     def one_epoch(self, epoch: int = 0) -> Iterator[dict[str, torch.Tensor]]:
         """One epoch's batches, the last possibly smaller, without moving the position: a fixed
-        evaluation set for the held-out split."""
-        for batch in self._loader(_Positions(self.maker, epoch, 0, single_epoch=True)):
-            if len(batch["input_ids"]):
-                yield batch
+        evaluation set for the held-out split.
+
+        Every rank yields the same number of batches, its share of each global batch, so ranks that take the
+        first k batches cover the same global batches and make the same number of collective calls. With
+        several ranks, a share of the last global batch may be empty (0 rows): callers skip its forward pass,
+        not the batch."""
+        yield from self._loader(_Positions(self.maker, epoch, 0, single_epoch=True))
 
     def _loader(self, positions: _Positions) -> DataLoader:
         return DataLoader(
@@ -344,6 +351,17 @@ def check_tokenizer(manifest: Manifest, tokenizer: WordPieceTokenizer, data_dir:
         )
 
 
+def check_data_settings(
+    batch_size: int, mlm_probability: float, max_predictions_per_seq: int, short_seq_prob: float
+) -> None:
+    """The settings PretrainingData shares with a run's PretrainConfig, one rule each: at least one token is
+    masked, and every sequence may be a short one (short_seq_prob 1)."""
+    check_int("`batch_size`", batch_size)
+    check_probability("`mlm_probability`", mlm_probability, zero=False)
+    check_int("`max_predictions_per_seq`", max_predictions_per_seq)
+    check_probability("`short_seq_prob`", short_seq_prob, one=True)
+
+
 def _check_arguments(
     max_seq_length: int,
     batch_size: int,
@@ -355,25 +373,10 @@ def _check_arguments(
     world_size: int,
     num_workers: int,
 ) -> None:
-    checks = [
-        (
-            max_seq_length >= SPECIAL_TOKENS_PER_PAIR + 2,
-            f"max_seq_length={max_seq_length}: must be at least 5",
-        ),
-        (batch_size >= 1, f"batch_size={batch_size}: must be at least 1"),
-        (0.0 < mlm_probability < 1.0, f"mlm_probability={mlm_probability}: expected a number in (0, 1)"),
-        (
-            max_predictions_per_seq >= 1,
-            f"max_predictions_per_seq={max_predictions_per_seq}: must be at least 1",
-        ),
-        (0.0 <= short_seq_prob <= 1.0, f"short_seq_prob={short_seq_prob}: expected a number in [0, 1]"),
-        (split in SPLITS, f"split={split!r}: expected one of {', '.join(SPLITS)}"),
-        (
-            world_size >= 1 and 0 <= rank < world_size,
-            f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size",
-        ),
-        (num_workers >= 0, f"num_workers={num_workers}: expected 0 or more"),
-    ]
-    for ok, message in checks:
-        if not ok:
-            raise InvalidArgumentError(message)
+    check_int("`max_seq_length`", max_seq_length, minimum=SPECIAL_TOKENS_PER_PAIR + 2)
+    check_data_settings(batch_size, mlm_probability, max_predictions_per_seq, short_seq_prob)
+    check_choice("`split`", split, SPLITS)
+    check_int("`world_size`", world_size)
+    if not 0 <= rank < world_size:
+        raise InvalidArgumentError(f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size")
+    check_int("`num_workers`", num_workers, minimum=0)

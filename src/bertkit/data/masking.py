@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-IGNORE_INDEX = -100  # the label PyTorch's cross-entropy skips
+from bertkit.constants import IGNORE_INDEX
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from tqdm.auto import tqdm
 
+from bertkit.checks import check_int, check_probability
 from bertkit.data.corpus import iter_documents, resolve_inputs
 from bertkit.data.shards import MANIFEST, Manifest, Shard, ShardInfo, token_dtype, write_shard
 from bertkit.errors import FileFormatError, InvalidArgumentError
@@ -59,13 +60,10 @@ def prepare_corpus(
     `workers` processes tokenize (default: all cores; 0 or 1 tokenizes in this process). Rerunning with the
     same arguments resumes an interrupted run, or returns at once when the data is complete.
     """
-    if not 0.0 <= heldout_fraction < 1.0:
-        raise InvalidArgumentError(f"heldout_fraction={heldout_fraction}: expected a number in [0, 1)")
-    if shard_bytes < 1:
-        raise InvalidArgumentError(f"shard_bytes={shard_bytes}: expected a positive number of bytes")
+    check_probability("`heldout_fraction`", heldout_fraction)
+    check_int("`shard_bytes`", shard_bytes)
     workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers < 0:
-        raise InvalidArgumentError(f"workers={workers}: expected 0 or more")
+    check_int("`workers`", workers, minimum=0)
     files = resolve_inputs(inputs)
     tokenizer = WordPieceTokenizer.from_pretrained(tokenizer_dir)
     out_dir = Path(out_dir)
@@ -121,7 +119,7 @@ def _resume_or_start(out_dir: Path, wanted: Manifest) -> Manifest:
     except FileFormatError:
         if any(out_dir.glob("shard-*")):
             raise FileFormatError(
-                f"{out_dir}: holds shards but no valid manifest; delete the directory or choose another --out"
+                f"{out_dir}: holds shards but no valid manifest; delete the directory or choose another `out_dir`"
             ) from None
         wanted.save(out_dir)
         return wanted
@@ -130,7 +128,7 @@ def _resume_or_start(out_dir: Path, wanted: Manifest) -> Manifest:
     if changed:
         raise InvalidArgumentError(
             f"{out_dir}: already holds data prepared with a different {', '.join(changed)}; "
-            "delete it or choose another --out"
+            "delete it or choose another `out_dir`"
         )
     return existing
 

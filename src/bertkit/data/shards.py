@@ -12,13 +12,13 @@ a temporary name) after every shard, so an interrupted run leaves only whole sha
 """
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from bertkit.errors import FileFormatError
+from bertkit.files import atomic_path, write_text_atomically
 
 MANIFEST = "manifest.json"
 FORMAT = "bertkit-pretraining-data"
@@ -71,9 +71,7 @@ class Manifest:
     def save(self, data_dir: Path) -> None:
         data = asdict(self)
         data["totals"] = {k: self.total(k) for k in ("documents", "sentences", "tokens", "heldout_documents")}
-        tmp = data_dir / (MANIFEST + ".tmp")
-        tmp.write_text(json.dumps(data, indent=1) + "\n")
-        os.replace(tmp, data_dir / MANIFEST)
+        write_text_atomically(data_dir / MANIFEST, json.dumps(data, indent=1) + "\n")
 
     @classmethod
     def load(cls, data_dir: str | Path) -> "Manifest":
@@ -108,11 +106,10 @@ class Shard:
 
 def write_shard(data_dir: Path, name: str, shard: Shard) -> None:
     """Write the arrays under a temporary name, then rename: a shard directory is always complete."""
-    tmp = data_dir / (name + ".tmp")
-    tmp.mkdir()
-    for array in ARRAYS:
-        np.save(tmp / f"{array}.npy", getattr(shard, array))
-    os.replace(tmp, data_dir / name)
+    with atomic_path(data_dir / name) as tmp:
+        tmp.mkdir()
+        for array in ARRAYS:
+            np.save(tmp / f"{array}.npy", getattr(shard, array))
 
 
 def read_shard(data_dir: Path, info: ShardInfo) -> Shard:

@@ -1,5 +1,9 @@
-"""The BERT network: embeddings, attention, encoder, heads (and checkpoint I/O in checkpoint.py)."""
+"""The BERT network: embeddings, attention, encoder, BertModel (bert.py) and the task heads (heads.py).
 
+Files in and out (Hugging Face checkpoints) live one layer down, in `bertkit.checkpoint`.
+"""
+
+from bertkit.model.bert import BertModel, BertPreTrainedModel, ModelOutput
 from bertkit.model.heads import (
     BertForMaskedLM,
     BertForMultipleChoice,
@@ -8,9 +12,6 @@ from bertkit.model.heads import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
-    BertModel,
-    BertOutput,
-    BertPreTrainedModel,
 )
 
 __all__ = [
@@ -22,6 +23,6 @@ __all__ = [
     "BertForSequenceClassification",
     "BertForTokenClassification",
     "BertModel",
-    "BertOutput",
     "BertPreTrainedModel",
+    "ModelOutput",
 ]

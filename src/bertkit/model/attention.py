@@ -1,8 +1,12 @@
-"""Multi-head self-attention, softmax(Q K^T / sqrt(d_k)) V, through PyTorch's fused kernel.
+"""Multi-head self-attention, softmax(QK^T / sqrt(d_k)) V, and its padding and causal masks.
 
-scaled_dot_product_attention picks flash / memory-efficient kernels on GPUs and a fused CPU kernel, so the
-(B, heads, T, T) score matrix is never materialised when it need not be.
+The equation is written out in `attention_weights` / `attention_reference`; the model runs the fused
+`scaled_dot_product_attention` beside it (flash / memory-efficient kernels on GPUs, a fused CPU kernel), which
+never materialises the (B, heads, T, T) matrix, and takes the written-out path only when the weights are asked
+for (`output_attentions=True`). Both take the same boolean mask, True where a query may attend.
 """
+
+import math
 
 import torch
 import torch.nn.functional as F
@@ -11,18 +15,47 @@ from torch import nn
 from bertkit.config import BertConfig
 
 
-def attention_mask_for_sdpa(attention_mask: torch.Tensor | None, causal: bool, T: int) -> torch.Tensor | None:
-    """Turn a (B, T) 1 = token / 0 = padding mask into SDPA's boolean form, True where a query may attend.
+def causal_mask(T: int, device: torch.device | None = None) -> torch.Tensor:
+    """(T, T), True on and below the diagonal: query i sees keys 0..i."""
+    return torch.ones(T, T, dtype=torch.bool, device=device).tril()
 
-    Computed once per forward pass and shared by every layer. None means "attend everywhere" (or causal via
-    SDPA's is_causal flag), which lets SDPA use its fastest kernel.
+
+def build_attention_mask(attention_mask: torch.Tensor | None, causal: bool) -> torch.Tensor | None:
+    """Turn a (B, T) 1 = token / 0 = padding mask into the boolean form, True where a query may attend.
+
+    Computed once per forward pass and shared by every layer. None means "attend everywhere" (or only to the
+    past when causal, which SDPA does with its is_causal flag), which lets SDPA use its fastest kernel.
     """
     if attention_mask is None:
         return None
     mask = attention_mask.bool()[:, None, None, :]  # (B, 1, 1, T): padding keys are never attended to
     if causal:
-        mask = mask & torch.ones(T, T, dtype=torch.bool, device=mask.device).tril()  # (B, 1, T, T)
+        mask = mask & causal_mask(attention_mask.shape[-1], mask.device)  # (B, 1, T, T)
     return mask
+
+
+def attention_weights(
+    q: torch.Tensor, k: torch.Tensor, mask: torch.Tensor | None = None, causal: bool = False
+) -> torch.Tensor:
+    """softmax(QK^T / sqrt(d_k)) over the keys a query may attend to: the (B, heads, T, T) probabilities.
+
+    mask: as build_attention_mask returns it (already holding the causal triangle); `causal` adds the triangle
+    only when there is no mask, as SDPA's is_causal does.
+    """
+    scores = q @ k.transpose(-2, -1) / math.sqrt(q.shape[-1])  # (B, heads, T, T)
+    if mask is None and causal:
+        mask = causal_mask(q.shape[-2], q.device)
+    if mask is not None:
+        scores = scores.masked_fill(~mask, float("-inf"))
+    # A query with no key to attend to (an all-padding row) gets zero weights, as SDPA gives it, not NaN.
+    return scores.softmax(dim=-1).nan_to_num(0.0)
+
+
+def attention_reference(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None = None, causal: bool = False
+) -> torch.Tensor:
+    """softmax(QK^T / sqrt(d_k)) V written out: what `scaled_dot_product_attention` computes, fused."""
+    return attention_weights(q, k, mask, causal) @ v  # (B, heads, T, head_size)
 
 
 class BertSelfAttention(nn.Module):
@@ -38,38 +71,23 @@ class BertSelfAttention(nn.Module):
         self.dropout_p = config.attention_probs_dropout_prob
         self.causal = config.causal
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(B, T, H) -> (B, T, H), and the (B, heads, T, T) attention probabilities when asked for (else None)."""
         B, T, H = x.shape
         # (B, T, H) -> (B, heads, T, head_size)
         q = self.query(x).view(B, T, self.num_heads, -1).transpose(1, 2)
         k = self.key(x).view(B, T, self.num_heads, -1).transpose(1, 2)
         v = self.value(x).view(B, T, self.num_heads, -1).transpose(1, 2)
-        y = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=mask, dropout_p=self.dropout_p if self.training else 0.0,
-            is_causal=self.causal and mask is None)  # a padding mask already carries the causal triangle
-        return y.transpose(1, 2).reshape(B, T, H)  # heads side by side again
-
-
-class AddNorm(nn.Module):
-    """Post-LN residual: LayerNorm(residual + dropout(dense(x))). Hugging Face's `attention.output` and `output`."""
-
-    def __init__(self, config: BertConfig, in_features: int):
-        super().__init__()
-        self.dense = nn.Linear(in_features, config.hidden_size)
-        self.dropout = nn.Dropout(config.hidden_dropout_prob)
-        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
-
-    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
-
-
-class BertAttention(nn.Module):
-    """Self-attention sublayer with its output projection and residual LayerNorm."""
-
-    def __init__(self, config: BertConfig):
-        super().__init__()
-        self.self = BertSelfAttention(config)
-        self.output = AddNorm(config, config.hidden_size)
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        return self.output(self.self(x, mask), x)  # (B, T, H)
+        if output_attentions:
+            probs = attention_weights(q, k, mask, self.causal)  # (B, heads, T, T)
+            y = F.dropout(probs, self.dropout_p, self.training) @ v
+        else:
+            probs = None
+            dropout_p = self.dropout_p if self.training else 0.0
+            # A padding mask already carries the causal triangle; without one, SDPA's is_causal draws it.
+            y = F.scaled_dot_product_attention(
+                q, k, v, mask, dropout_p, is_causal=self.causal and mask is None
+            )
+        return y.transpose(1, 2).reshape(B, T, H), probs  # heads side by side again

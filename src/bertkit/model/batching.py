@@ -3,12 +3,14 @@
 A batch of real sentences padded to its longest one spends most of its attention and FFN work on [PAD]
 positions whose outputs nobody reads. Sorting by length and trimming each sub-batch to its own longest
 sequence removes that work; every real token's output is unchanged (padding keys are masked out anyway).
+
+The model is any BertModel-like callable: this module sits below model/bert.py (whose encode_bucketed calls it)
+and returns the model's own output type, so it needs nothing from the model package.
 """
 
 import torch
 
 from bertkit.errors import InvalidArgumentError
-from bertkit.model.heads import BertModel, BertOutput
 
 
 def length_buckets(lengths: list[int], max_tokens: int) -> list[list[int]]:
@@ -27,21 +29,31 @@ def length_buckets(lengths: list[int], max_tokens: int) -> list[list[int]]:
     return buckets
 
 
-def encode_bucketed(model: BertModel, input_ids: torch.Tensor, attention_mask: torch.Tensor,
-                    token_type_ids: torch.Tensor | None = None, max_tokens: int = 8192) -> BertOutput:
+def encode_bucketed(
+    model,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    token_type_ids: torch.Tensor | None = None,
+    max_tokens: int = 8192,
+):
     """BertModel's outputs for a right-padded batch, computed in length buckets of <= max_tokens padded tokens.
 
     Returns last_hidden_state (B, T, H) equal to `model(...)` at every real token and zero at padding, and
     pooler_output (B, H) equal to the model's. Run it under torch.no_grad() for inference.
     """
     B, T = input_ids.shape
+    if B == 0:
+        raise InvalidArgumentError("encode_bucketed: the batch is empty")
     if attention_mask.shape != (B, T):
         raise InvalidArgumentError(
-            f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids has shape {(B, T)}")
+            f"attention_mask has shape {tuple(attention_mask.shape)} but input_ids has shape {(B, T)}"
+        )
     lengths = attention_mask.sum(dim=1)  # (B,)
     positions = torch.arange(T, device=attention_mask.device)
     if not torch.equal(positions[None, :] < lengths[:, None], attention_mask.bool()):
-        raise InvalidArgumentError("encode_bucketed needs right padding: attention_mask rows must be 1...1 0...0")
+        raise InvalidArgumentError(
+            "encode_bucketed needs right padding: attention_mask rows must be 1...1 0...0"
+        )
     lengths = lengths.tolist()
     hidden = pooled = None
     for bucket in length_buckets(lengths, max_tokens):
@@ -56,4 +68,4 @@ def encode_bucketed(model: BertModel, input_ids: torch.Tensor, attention_mask: t
         hidden[rows, :L] = out.last_hidden_state.masked_fill(~attention_mask[rows, :L, None].bool(), 0)
         if pooled is not None:
             pooled[rows] = out.pooler_output
-    return BertOutput(last_hidden_state=hidden, pooler_output=pooled)
+    return type(out)(last_hidden_state=hidden, pooler_output=pooled)  # the model's ModelOutput

@@ -12,7 +12,8 @@ from bertkit.errors import InvalidArgumentError
 def sinusoidal_table(num_positions: int, dim: int) -> torch.Tensor:
     """The vanilla Transformer's fixed positions: sin on even channels, cos on odd, wavelengths up to 10000*2pi."""
     position = torch.arange(num_positions, dtype=torch.float32)[:, None]  # (P, 1)
-    inv_freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))  # (ceil(D/2),)
+    # (ceil(D/2),): 10000^(-2i/D) for channel pair i
+    inv_freq = torch.exp(torch.arange(0, dim, 2, dtype=torch.float32) * (-math.log(10000.0) / dim))
     table = torch.zeros(num_positions, dim)
     table[:, 0::2] = torch.sin(position * inv_freq)
     table[:, 1::2] = torch.cos(position * inv_freq[: dim // 2])
@@ -24,7 +25,9 @@ class BertEmbeddings(nn.Module):
         super().__init__()
         self.config = config
         # padding_idx keeps the [PAD] row's gradient at zero, as in Hugging Face and Google's BERT.
-        self.word_embeddings = nn.Embedding(config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id)
+        self.word_embeddings = nn.Embedding(
+            config.vocab_size, config.hidden_size, padding_idx=config.pad_token_id
+        )
         if config.position_embedding == "learned":
             self.position_embeddings = nn.Embedding(config.max_position_embeddings, config.hidden_size)
         else:
@@ -56,12 +59,15 @@ class BertEmbeddings(nn.Module):
 def check_input_ids(input_ids: torch.Tensor, config: BertConfig) -> None:
     """Clear errors for ids the embedding tables cannot look up (instead of an index error deep inside)."""
     if input_ids.dim() != 2:
-        raise InvalidArgumentError(f"input_ids must have shape (batch, seq_len), got {tuple(input_ids.shape)}")
+        raise InvalidArgumentError(
+            f"input_ids must have shape (batch, seq_len), got {tuple(input_ids.shape)}"
+        )
     seq_len = input_ids.shape[1]
     if seq_len > config.max_position_embeddings:
         raise InvalidArgumentError(
             f"input_ids has sequence length {seq_len}, longer than max_position_embeddings "
-            f"({config.max_position_embeddings}); truncate the input (e.g. max_length={config.max_position_embeddings})")
+            f"({config.max_position_embeddings}); truncate the input (e.g. max_length={config.max_position_embeddings})"
+        )
     if input_ids.numel() == 0 or torch.compiler.is_compiling():
         return  # a data-dependent check would break the compiled graph; eager runs catch bad ids
     lo, hi = torch.aminmax(input_ids)  # one pass; one host sync on accelerators
@@ -69,4 +75,5 @@ def check_input_ids(input_ids: torch.Tensor, config: BertConfig) -> None:
         bad = int(hi) if hi >= config.vocab_size else int(lo)
         raise InvalidArgumentError(
             f"input_ids contains token id {bad}, outside the vocabulary [0, {config.vocab_size}); "
-            "the tokenizer and the model's vocab_size disagree")
+            "the tokenizer and the model's vocab_size disagree"
+        )

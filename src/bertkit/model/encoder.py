@@ -1,21 +1,40 @@
-"""The Transformer block (attention + feed-forward, post-LayerNorm as in BERT), the stack, and the pooler."""
-
-from functools import partial
+"""The Transformer block (attention sublayer, feed-forward sublayer, post-LayerNorm as in BERT), the stack of
+blocks, and the pooler."""
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.checkpoint import checkpoint
 
-from bertkit.config import BertConfig
-from bertkit.model.attention import AddNorm, BertAttention
+from bertkit.config import ACTIVATIONS, BertConfig
+from bertkit.model.attention import BertSelfAttention
 
-ACTIVATION_FUNCTIONS = {
-    "gelu": F.gelu,  # exact erf GELU, as in Google's BERT
-    "gelu_new": partial(F.gelu, approximate="tanh"),
-    "gelu_pytorch_tanh": partial(F.gelu, approximate="tanh"),
-    "relu": F.relu,
-}
+
+class AddNorm(nn.Module):
+    """Post-LN residual: LayerNorm(residual + dropout(dense(x))). Hugging Face's `attention.output` and `output`."""
+
+    def __init__(self, config: BertConfig, in_features: int):
+        super().__init__()
+        self.dense = nn.Linear(in_features, config.hidden_size)
+        self.dropout = nn.Dropout(config.hidden_dropout_prob)
+        self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
+
+    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
+        return self.LayerNorm(self.dropout(self.dense(x)) + residual)
+
+
+class BertAttention(nn.Module):
+    """The attention sublayer: self-attention, then its output projection and residual LayerNorm."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__()
+        self.self = BertSelfAttention(config)
+        self.output = AddNorm(config, config.hidden_size)
+
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        y, probs = self.self(x, mask, output_attentions)
+        return self.output(y, x), probs  # (B, T, H)
 
 
 class BertIntermediate(nn.Module):
@@ -24,7 +43,7 @@ class BertIntermediate(nn.Module):
     def __init__(self, config: BertConfig):
         super().__init__()
         self.dense = nn.Linear(config.hidden_size, config.intermediate_size)
-        self.act = ACTIVATION_FUNCTIONS[config.hidden_act]
+        self.act = ACTIVATIONS[config.hidden_act]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.act(self.dense(x))  # (B, T, intermediate_size)
@@ -39,9 +58,11 @@ class BertLayer(nn.Module):
         self.intermediate = BertIntermediate(config)
         self.output = AddNorm(config, config.intermediate_size)
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        x = self.attention(x, mask)  # (B, T, H)
-        return self.output(self.intermediate(x), x)  # (B, T, H)
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        x, probs = self.attention(x, mask, output_attentions)  # (B, T, H)
+        return self.output(self.intermediate(x), x), probs  # (B, T, H)
 
 
 class BertEncoder(nn.Module):
@@ -50,14 +71,19 @@ class BertEncoder(nn.Module):
         self.layer = nn.ModuleList(BertLayer(config) for _ in range(config.num_hidden_layers))
         self.gradient_checkpointing = config.gradient_checkpointing
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
+        """(B, T, H) -> (B, T, H), and each layer's (B, heads, T, T) attention probabilities when asked for."""
+        attentions = []
         for layer in self.layer:
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
                 # Keep only each block's input; recompute its insides during backward.
-                x = checkpoint(layer, x, mask, use_reentrant=False)
+                x, probs = checkpoint(layer, x, mask, output_attentions, use_reentrant=False)
             else:
-                x = layer(x, mask)
-        return x  # (B, T, H)
+                x, probs = layer(x, mask, output_attentions)
+            attentions.append(probs)
+        return x, tuple(attentions) if output_attentions else None  # (B, T, H)
 
 
 class BertPooler(nn.Module):

@@ -1,7 +1,10 @@
-"""BERT's WordPiece tokenizer: normalisation (normalize.py), WordPiece and the tokenizer object (wordpiece.py),
-encodings with pairs, truncation, padding and tensors (encoding.py), vocabulary learning (learn.py)."""
+"""BERT's WordPiece tokenizer: text rules (normalize.py), WordPiece itself (wordpiece.py), the tokenizer object
+with its vocabulary (tokenizer.py, vocab.py), the [CLS] A [SEP] B [SEP] template (template.py), encodings with
+truncation, padding and tensors (encoding.py), decoding (decode.py), streaming a file to ids (stream.py), and
+learning a vocabulary (learn.py); cache.py and parallel.py hold what makes it fast."""
 
-from bertkit.tokenizer.encoding import Encoding, encode_file
-from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+from bertkit.tokenizer.encoding import Encoding
+from bertkit.tokenizer.stream import encode_file
+from bertkit.tokenizer.tokenizer import WordPieceTokenizer
 
 __all__ = ["Encoding", "WordPieceTokenizer", "encode_file"]

@@ -1,22 +1,17 @@
-"""Encodings: `[CLS] A [SEP] B [SEP]` assembly, truncation, padding, tensors, and streaming a file to ids.
+"""Encodings: the Encoding object, truncation, padding and tensors.
 
-Every rule here is Hugging Face `tokenizers`' (what transformers 5's BertTokenizer runs): segment ids 0/1 with
-the final `[SEP]` in segment 1, offsets (0, 0) for added tokens, `special_tokens_mask` 1 only for tokens the
-template or the padding added, and its three truncation strategies with the same length arithmetic.
+Every rule here is Hugging Face `tokenizers`' (what transformers 5's BertTokenizer runs): offsets (0, 0) and
+`special_tokens_mask` 1 for the tokens padding adds, and its three truncation strategies with the same length
+arithmetic. Where the template puts the text, the pair and the special tokens is template.py's.
 """
 
-import os
-from collections.abc import Callable, Iterable
-from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
 import numpy as np
 
-from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.files import check_readable, iter_lines
-
-if TYPE_CHECKING:
-    from bertkit.tokenizer.wordpiece import WordPieceTokenizer
+from bertkit.constants import CLS, SEP
+from bertkit.errors import InvalidArgumentError
+from bertkit.tokenizer.template import pair_template
 
 TRUNCATION_STRATEGIES = ("longest_first", "only_first", "only_second")
 
@@ -79,6 +74,28 @@ def resolve_truncation(truncation: bool | str) -> str | None:
             f"truncation={truncation!r}: expected True, False or one of {TRUNCATION_STRATEGIES}"
         )
     return truncation
+
+
+def truncate(
+    first: list[int],
+    second: list[int] | None,
+    max_length: int | None,
+    strategy: str,
+    add_special_tokens: bool,
+) -> tuple[list[int], list[int] | None]:
+    """The ids of the text (and pair) cut by `strategy` so that the template holds at most `max_length` tokens."""
+    if max_length is None:
+        raise InvalidArgumentError(f"truncation={strategy!r} needs max_length")
+    added = pair_template(0, None if second is None else 0, add_special_tokens)
+    if max_length < added.length:
+        names = " ".join([CLS] * len(added.cls) + [SEP] * len(added.sep))
+        raise InvalidArgumentError(
+            f"max_length={max_length} is smaller than the {added.length} special tokens {names} need"
+        )
+    n1, n2 = truncated_lengths(
+        len(first), None if second is None else len(second), max_length - added.length, strategy
+    )
+    return first[:n1], None if second is None else second[:n2]
 
 
 def truncated_lengths(n1: int, n2: int | None, max_tokens: int, strategy: str) -> tuple[int, int | None]:
@@ -170,86 +187,3 @@ def to_tensors(encodings: list[Encoding], return_tensors: str | None) -> dict:
     import torch  # only when asked for: the tokenizer itself has no torch dependency
 
     return {k: torch.from_numpy(v) for k, v in arrays.items()}
-
-
-def encode_file(
-    tokenizer: "WordPieceTokenizer",
-    input_path: str | os.PathLike,
-    output_path: str | os.PathLike,
-    *,
-    errors: str = "strict",
-    batch_lines: int = 20_000,
-    show_progress: bool = True,
-) -> tuple[Path, Path]:
-    """Tokenize a UTF-8 text file of any size, one line at a time, into two .npy files.
-
-    `output_path` (e.g. ids.npy) gets every line's ids (no special tokens) back to back as int32;
-    `<stem>.offsets.npy` gets int64 line boundaries: line i is ids[offsets[i]:offsets[i + 1]]. Lines are
-    streamed in batches and ids appended to a raw file, so memory stays bounded by one batch; the .npy
-    headers are written once the totals are known. Returns both paths.
-    """
-    input_path = check_readable(input_path)
-    ids_path = Path(output_path)
-    offsets_path = ids_path.with_name(ids_path.stem + ".offsets.npy")
-    if ids_path.suffix != ".npy":
-        raise InvalidArgumentError(f"--output {ids_path}: expected a .npy file name")
-    if not ids_path.parent.is_dir():
-        raise FileFormatError(f"--output {ids_path}: directory {ids_path.parent} does not exist")
-    from tqdm.auto import tqdm
-
-    ids_raw = ids_path.with_name(ids_path.name + ".part")
-    offsets_raw = offsets_path.with_name(offsets_path.name + ".part")
-    n_ids, n_lines = 0, 0
-    with (
-        open(ids_raw, "wb") as ids_out,
-        open(offsets_raw, "wb") as offsets_out,
-        tqdm(
-            total=input_path.stat().st_size,
-            unit="B",
-            unit_scale=True,
-            desc=f"tokenize {input_path.name}",
-            disable=not show_progress,
-        ) as bar,
-    ):
-        offsets_out.write(np.zeros(1, dtype=np.int64).tobytes())
-        for lines in _batches(iter_lines(input_path, errors=errors), batch_lines):
-            ids = tokenizer.tokenize_to_ids(lines)
-            lengths = np.fromiter(map(len, ids), dtype=np.int64, count=len(ids))
-            flat = np.fromiter((i for line in ids for i in line), dtype=np.int32, count=int(lengths.sum()))
-            ids_out.write(flat.tobytes())
-            offsets_out.write((np.cumsum(lengths) + n_ids).tobytes())
-            n_ids += len(flat)
-            n_lines += len(lines)
-            bar.update(sum(len(line.encode("utf-8")) + 1 for line in lines))
-    _raw_to_npy(ids_raw, ids_path, np.int32, n_ids)
-    _raw_to_npy(offsets_raw, offsets_path, np.int64, n_lines + 1)
-    return ids_path, offsets_path
-
-
-def _batches(lines: Iterable[str], size: int) -> Iterable[list[str]]:
-    batch: list[str] = []
-    for line in lines:
-        batch.append(line)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _raw_to_npy(raw: Path, path: Path, dtype: type, count: int) -> None:
-    """Prefix a raw array file with a .npy header, streaming, then replace `path` in one rename."""
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as out, open(raw, "rb") as src:
-        np.lib.format.write_array_header_1_0(
-            out,
-            {
-                "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
-                "fortran_order": False,
-                "shape": (count,),
-            },
-        )
-        while block := src.read(1 << 24):
-            out.write(block)
-    os.replace(tmp, path)
-    raw.unlink()

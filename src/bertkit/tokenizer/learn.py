@@ -23,13 +23,11 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from bertkit.constants import CONTINUATION, SPECIAL_TOKENS
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import check_readable, iter_files_lines
 from bertkit.tokenizer.normalize import split_words
 
-# The order of Hugging Face's BertWordPieceTokenizer.train, so [PAD] is id 0 as every BERT collator assumes.
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
-CONTINUATION = "##"
 # Distinct space-separated chunks counted before they are normalised into words (~200 MB at most).
 MAX_PENDING_CHUNKS = 1_000_000
 
@@ -145,7 +143,7 @@ def merge_pieces(
         raise InvalidArgumentError(
             f"vocab_size={vocab_size} is too small: this corpus needs at least {len(vocab)} tokens "
             f"({len(SPECIAL_TOKENS)} special tokens, {n_chars} characters and "
-            f"{len(vocab) - len(SPECIAL_TOKENS) - n_chars} '##' continuations seen at least "
+            f"{len(vocab) - len(SPECIAL_TOKENS) - n_chars} {CONTINUATION!r} continuations seen at least "
             f"min_frequency={min_frequency} times)"
         )
     token_ids = {token: i for i, token in enumerate(vocab)}
@@ -222,6 +220,8 @@ def _initial_pieces(
     alphabet = {c for c, n in char_counts.items() if n >= min_frequency}
     kept = sorted(w for w in word_counts if alphabet.issuperset(w))
     inner = set(chain.from_iterable(w[1:] for w in kept))
+    # Special tokens first, in Hugging Face's BertWordPieceTokenizer.train order: [PAD] is id 0, as every
+    # BERT collator assumes.
     vocab = [*SPECIAL_TOKENS, *sorted(alphabet), *(CONTINUATION + c for c in sorted(inner))]
     ids = {token: i for i, token in enumerate(vocab)}
     words = [[ids[w[0]], *(ids[CONTINUATION + c] for c in w[1:])] for w in kept]

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import tomllib
 import typing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bertkit.checks import check_choice, check_int, check_probability
 from bertkit.config import PRESETS
+from bertkit.data.loader import check_data_settings
 from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.files import read_settings
 
 OPTIMIZERS = ("adamw", "lamb")
 SCHEDULES = ("linear", "cosine")
@@ -77,51 +79,43 @@ class PretrainConfig:
             _check_type(f.name, getattr(self, f.name), hints[f.name])
         for name in ("data", "tokenizer", "out"):
             if not getattr(self, name):
-                raise InvalidArgumentError(f"pretrain: --{name} is required (or `{name} = ...` in the TOML config)")
-        positive = ("seq_len", "batch_size", "grad_accum", "max_steps", "log_every", "eval_batches",
-                    "save_every", "keep", "max_predictions_per_seq")
-        non_negative = ("warmup_steps", "eval_every", "num_workers", "clip_norm", "weight_decay")
-        for name in positive + non_negative:
-            value = getattr(self, name)
-            low = 1 if name in positive else 0
-            if value < low:
-                raise InvalidArgumentError(f"pretrain: {_flag(name)} must be >= {low}, got {value!r}")
-        if self.preset not in PRESETS:
-            raise InvalidArgumentError(f"pretrain: --preset must be one of {', '.join(PRESETS)}, got {self.preset!r}")
-        if self.optimizer not in OPTIMIZERS:
-            raise InvalidArgumentError(f"pretrain: --optimizer must be one of {', '.join(OPTIMIZERS)}, "
-                                       f"got {self.optimizer!r}")
-        if self.schedule not in SCHEDULES:
-            raise InvalidArgumentError(f"pretrain: --schedule must be one of {', '.join(SCHEDULES)}, "
-                                       f"got {self.schedule!r}")
+                raise InvalidArgumentError(f"pretrain: `{name}` is required")
+        for name in ("seq_len", "grad_accum", "max_steps", "log_every", "eval_batches", "save_every", "keep"):
+            check_int(f"pretrain: `{name}`", getattr(self, name))
+        for name in ("warmup_steps", "eval_every", "num_workers"):
+            check_int(f"pretrain: `{name}`", getattr(self, name), minimum=0)
+        check_data_settings(
+            self.batch_size, self.mlm_probability, self.max_predictions_per_seq, self.short_seq_prob
+        )
+        check_choice("pretrain: `preset`", self.preset, tuple(PRESETS))
+        check_choice("pretrain: `optimizer`", self.optimizer, OPTIMIZERS)
+        check_choice("pretrain: `schedule`", self.schedule, SCHEDULES)
         if not self.lr > 0:
-            raise InvalidArgumentError(f"pretrain: --lr must be > 0, got {self.lr!r}")
-        for name in ("mlm_probability", "short_seq_prob", "beta1", "beta2"):
-            if not 0.0 <= getattr(self, name) < 1.0:
-                raise InvalidArgumentError(f"pretrain: {_flag(name)} must be in [0, 1), got {getattr(self, name)!r}")
-        if self.dropout is not None and not 0.0 <= self.dropout < 1.0:
-            raise InvalidArgumentError(f"pretrain: --dropout must be in [0, 1), got {self.dropout!r}")
+            raise InvalidArgumentError(f"pretrain: `lr` must be > 0, got {self.lr!r}")
+        for name in ("clip_norm", "weight_decay"):
+            if not getattr(self, name) >= 0:
+                raise InvalidArgumentError(f"pretrain: `{name}` must be >= 0, got {getattr(self, name)!r}")
+        for name in ("beta1", "beta2"):
+            check_probability(f"pretrain: `{name}`", getattr(self, name))
+        if self.dropout is not None:
+            check_probability("pretrain: `dropout`", self.dropout)
         if self.warmup_steps > self.max_steps:
-            raise InvalidArgumentError(f"pretrain: --warmup-steps ({self.warmup_steps}) exceeds --max-steps "
-                                       f"({self.max_steps})")
+            raise InvalidArgumentError(
+                f"pretrain: `warmup_steps` ({self.warmup_steps}) exceeds `max_steps` ({self.max_steps})"
+            )
 
     @classmethod
     def from_toml(cls, path: str | Path | None = None, **overrides: Any) -> PretrainConfig:
         """Fields from the TOML file at `path` (flat keys, this class's field names), then `overrides` on top."""
         fields: dict[str, Any] = {}
         if path is not None:
-            path = Path(path)
-            try:
-                fields = tomllib.loads(path.read_text(encoding="utf-8"))
-            except FileNotFoundError as e:
-                raise FileFormatError(f"{path}: no such config file") from e
-            except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
-                raise FileFormatError(f"{path}: not a valid TOML file ({e})") from e
+            fields = read_settings(path)
             known = {f.name for f in dataclasses.fields(cls)}
             unknown = sorted(set(fields) - known)
             if unknown:
-                raise FileFormatError(f"{path}: unknown key(s) {', '.join(unknown)}; "
-                                      f"valid keys are {', '.join(sorted(known))}")
+                raise FileFormatError(
+                    f"{path}: unknown key(s) {', '.join(unknown)}; valid keys are {', '.join(sorted(known))}"
+                )
         return cls(**(fields | overrides))
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,8 +129,4 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         allowed += (int,)  # `lr = 1` in TOML is an int
     if type(value) not in allowed:  # exact type: a bool is not an int here
         names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
-        raise InvalidArgumentError(f"pretrain: {_flag(name)} must be {names}, got {value!r}")
-
-
-def _flag(name: str) -> str:
-    return "--" + name.replace("_", "-")
+        raise InvalidArgumentError(f"pretrain: `{name}` must be {names}, got {value!r}")

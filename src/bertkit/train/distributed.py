@@ -6,6 +6,7 @@ nothing here talks to anything.
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -35,15 +36,15 @@ class Distributed:
 
 
 def pick_device(requested: str, local_rank: int = 0) -> torch.device:
-    """"auto" is this process's GPU when there is one, else the CPU."""
+    """ "auto" is this process's GPU when there is one, else the CPU."""
     if requested == "auto":
         return torch.device("cuda", local_rank) if torch.cuda.is_available() else torch.device("cpu")
     try:
         device = torch.device(requested)
     except RuntimeError as e:
-        raise InvalidArgumentError(f"--device: {e}") from e
+        raise InvalidArgumentError(f"`device`: {e}") from e
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise InvalidArgumentError(f"--device {requested}: CUDA is not available on this machine")
+        raise InvalidArgumentError(f"`device` {requested}: CUDA is not available on this machine")
     if device.type == "cuda" and device.index is None:
         device = torch.device("cuda", local_rank)
     return device
@@ -58,16 +59,22 @@ def setup(requested_device: str = "auto") -> Distributed:
     if owns_group:
         if device.type == "cuda":
             torch.cuda.set_device(device)
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo",
-                                rank=rank, world_size=world_size)
-    return Distributed(rank=rank, world_size=world_size, local_rank=local_rank, device=device,
-                       owns_group=owns_group)
+        dist.init_process_group(
+            backend="nccl" if device.type == "cuda" else "gloo", rank=rank, world_size=world_size
+        )
+    return Distributed(
+        rank=rank, world_size=world_size, local_rank=local_rank, device=device, owns_group=owns_group
+    )
 
 
 def teardown(ctx: Distributed, *, wait_for_all: bool) -> None:
     """Leave the process group. After a run that succeeded, first wait for every process: gloo aborts a process
     that tears down its connections while a peer (rank 0, still saving the final model) holds them open."""
     if ctx.owns_group:
+        # DistributedDataParallel sits in reference cycles, so it (and the gloo work its reducer holds) would
+        # otherwise be freed by a later collection, possibly during interpreter shutdown, after the group is
+        # gone: free it now, while both are alive.
+        gc.collect()
         if wait_for_all:
             dist.barrier()
         dist.destroy_process_group()

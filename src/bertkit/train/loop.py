@@ -19,6 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from bertkit.config import BertConfig
+from bertkit.constants import IGNORE_INDEX
 from bertkit.data.loader import PretrainingData
 from bertkit.errors import TrainingError
 from bertkit.model import BertForPreTraining
@@ -59,9 +60,12 @@ def pretrain(cfg: PretrainConfig) -> Path | None:
 
 def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer) -> BertConfig:
     """The preset, sized to the tokenizer's vocabulary and the sequence length."""
-    overrides = dict(vocab_size=len(tokenizer), pad_token_id=tokenizer.pad_token_id,
-                     max_position_embeddings=max(512, cfg.seq_len),
-                     gradient_checkpointing=cfg.gradient_checkpointing)
+    overrides = dict(
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        max_position_embeddings=max(512, cfg.seq_len),
+        gradient_checkpointing=cfg.gradient_checkpointing,
+    )
     if cfg.dropout is not None:
         overrides |= dict(hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout)
     return BertConfig.preset(cfg.preset, **overrides)
@@ -71,21 +75,34 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
     run_dir = Path(cfg.out)
     resume_from = latest_checkpoint(run_dir) if cfg.resume else None  # fail before any slow set-up
     if resume_from is None and checkpoint_dirs(run_dir):
-        raise TrainingError(f"{run_dir} already holds checkpoints; pass --resume to continue that run, "
-                            "or choose another --out")
+        raise TrainingError(
+            f"{run_dir} already holds checkpoints; pass `resume` to continue that run, "
+            "or choose another `out`"
+        )
     tokenizer = WordPieceTokenizer.from_pretrained(cfg.tokenizer)
-    data_args = dict(max_seq_length=cfg.seq_len, batch_size=cfg.batch_size, mlm_probability=cfg.mlm_probability,
-                     max_predictions_per_seq=cfg.max_predictions_per_seq, short_seq_prob=cfg.short_seq_prob,
-                     whole_word_mask=cfg.whole_word_mask, seed=cfg.seed, rank=ctx.rank,
-                     world_size=ctx.world_size, num_workers=cfg.num_workers)
+    data_args = dict(
+        max_seq_length=cfg.seq_len,
+        batch_size=cfg.batch_size,
+        mlm_probability=cfg.mlm_probability,
+        max_predictions_per_seq=cfg.max_predictions_per_seq,
+        short_seq_prob=cfg.short_seq_prob,
+        whole_word_mask=cfg.whole_word_mask,
+        seed=cfg.seed,
+        rank=ctx.rank,
+        world_size=ctx.world_size,
+        num_workers=cfg.num_workers,
+    )
     train_data = PretrainingData(cfg.data, tokenizer, split="train", **data_args)
     heldout = PretrainingData(cfg.data, tokenizer, split="heldout", **data_args) if cfg.eval_every else None
 
     torch.manual_seed(cfg.seed)  # the same initial weights in every process
     raw_model = BertForPreTraining(model_config(cfg, tokenizer)).to(ctx.device)
-    optimizer = build_optimizer(raw_model, cfg.optimizer, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps)
-    scheduler = build_scheduler(optimizer, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps,
-                                kind=cfg.schedule)
+    optimizer = build_optimizer(
+        raw_model, cfg.optimizer, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps
+    )
+    scheduler = build_scheduler(
+        optimizer, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps, kind=cfg.schedule
+    )
 
     if resume_from is not None:
         state = _resume(resume_from, raw_model, optimizer, scheduler, train_data, ctx)
@@ -100,8 +117,12 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
 
     model = torch.compile(raw_model) if cfg.compile else raw_model
     if ctx.enabled:
-        model = DistributedDataParallel(model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None)
-    use_bf16 = cfg.bf16 if cfg.bf16 is not None else ctx.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        model = DistributedDataParallel(
+            model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
+        )
+    use_bf16 = (
+        cfg.bf16 if cfg.bf16 is not None else ctx.device.type == "cuda" and torch.cuda.is_bf16_supported()
+    )
     autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
     batches = iter(train_data)
@@ -125,14 +146,19 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
             counters = all_reduce_sum(counters, ctx).cpu()
             loss = counters[LOSS].item() / counters[BATCHES].item()  # mean over micro-batches and processes
             lr = scheduler.get_last_lr()[0]
-            grad_norm = (torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.clip_norm).item()
-                         if cfg.clip_norm else None)
+            grad_norm = (
+                torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.clip_norm).item()
+                if cfg.clip_norm
+                else None
+            )
             finite = math.isfinite(loss) and (grad_norm is None or math.isfinite(grad_norm))
             if finite:
                 optimizer.step()
             elif not cfg.skip_nonfinite:
-                raise TrainingError(f"the loss is {loss} (gradient norm {grad_norm}) at step {state.step + 1}; "
-                                    "lower --lr, raise --warmup-steps, or pass --skip-nonfinite to skip such steps")
+                raise TrainingError(
+                    f"the loss is {loss} (gradient norm {grad_norm}) at step {state.step + 1}; "
+                    "lower `lr`, raise `warmup_steps`, or pass `skip_nonfinite` to skip such steps"
+                )
             elif ctx.is_main:
                 tqdm.write(f"pretrain: step {state.step + 1}: non-finite loss {loss}, update skipped")
             optimizer.zero_grad(set_to_none=True)
@@ -146,33 +172,53 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
             # --- log, evaluate, checkpoint
             if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
                 elapsed = time.perf_counter() - window_start
-                record = {"step": state.step, "split": "train", **_rates(window), "lr": lr, "grad_norm": grad_norm,
-                          "tokens_per_s": window[TOKENS].item() / elapsed, "tokens_seen": state.tokens_seen}
+                record = {
+                    "step": state.step,
+                    "split": "train",
+                    **_rates(window),
+                    "lr": lr,
+                    "grad_norm": grad_norm,
+                    "tokens_per_s": window[TOKENS].item() / elapsed,
+                    "tokens_seen": state.tokens_seen,
+                }
                 if not finite:
                     record["skipped"] = True
                 if log is not None:
                     log.write(record)
-                bar.set_postfix(loss=record["loss"], mlm_acc=record["mlm_acc"], nsp_acc=record["nsp_acc"], lr=lr,
-                                tok_s=round(record["tokens_per_s"]))
+                bar.set_postfix(
+                    loss=record["loss"],
+                    mlm_acc=record["mlm_acc"],
+                    nsp_acc=record["nsp_acc"],
+                    lr=lr,
+                    tok_s=round(record["tokens_per_s"]),
+                )
                 window.zero_()
                 window_start = time.perf_counter()
             pause_start = time.perf_counter()
             if heldout is not None and (state.step % cfg.eval_every == 0 or state.step == cfg.max_steps):
-                record = {"step": state.step, "split": "heldout", **evaluate(raw_model, heldout, cfg, ctx, autocast)}
+                record = {
+                    "step": state.step,
+                    "split": "heldout",
+                    **evaluate(raw_model, heldout, cfg, ctx, autocast),
+                }
                 if log is not None:
                     log.write(record)
-                    tqdm.write(f"pretrain: step {state.step}: heldout loss {record['loss']:.4f}, "
-                               f"MLM accuracy {record['mlm_acc']:.3f}, NSP accuracy {record['nsp_acc']:.3f}")
+                    tqdm.write(
+                        f"pretrain: step {state.step}: heldout loss {record['loss']:.4f}, "
+                        f"MLM accuracy {record['mlm_acc']:.3f}, NSP accuracy {record['nsp_acc']:.3f}"
+                    )
             if state.step % cfg.save_every == 0 or state.step == cfg.max_steps:
                 _checkpoint(run_dir, raw_model, optimizer, scheduler, train_data, state, cfg.keep, ctx)
-            window_start += time.perf_counter() - pause_start  # evaluation and checkpoints are not training time
+            # Evaluation and checkpoints are not training time.
+            window_start += time.perf_counter() - pause_start
     except (torch.OutOfMemoryError, RuntimeError) as e:
         if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
             raise  # a bug, not a full memory (the CPU allocator reports that as a plain RuntimeError)
         raise TrainingError(
-            f"out of memory at step {state.step + 1} with --batch-size {cfg.batch_size} and --seq-len {cfg.seq_len} "
-            f"on {ctx.device}: lower --batch-size and raise --grad-accum by the same factor (the same global batch), "
-            "or use --gradient-checkpointing, --bf16 or a smaller --seq-len") from e
+            f"out of memory at step {state.step + 1} with `batch_size` {cfg.batch_size} and `seq_len` {cfg.seq_len} "
+            f"on {ctx.device}: lower `batch_size` and raise `grad_accum` by the same factor (the same global batch), "
+            "or use `gradient_checkpointing`, `bf16` or a smaller `seq_len`"
+        ) from e
     finally:
         bar.close()
         batches.close()  # stops the loader's worker processes
@@ -195,55 +241,82 @@ def next_batch(batches):
 def _counts(out, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """[loss, MLM correct, MLM predicted, NSP correct, NSP total, tokens, 1] of one micro-batch."""
     with torch.no_grad():
-        labels = batch["labels"][batch["labels"] != -100]  # aligned with out.mlm_logits' rows
+        labels = batch["labels"][batch["labels"] != IGNORE_INDEX]  # aligned with out.mlm_logits' rows
         nsp_labels = batch["next_sentence_label"].view(-1)
-        return torch.stack([
-            out.loss.detach().double(),
-            (out.mlm_logits.argmax(-1) == labels).sum().double(),
-            torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device),
-            (out.nsp_logits.argmax(-1) == nsp_labels).sum().double(),
-            torch.tensor(nsp_labels.numel(), dtype=torch.float64, device=labels.device),
-            batch["attention_mask"].sum().double(),
-            torch.ones((), dtype=torch.float64, device=labels.device),
-        ])
+        return torch.stack(
+            [
+                out.loss.detach().double(),
+                (out.mlm_logits.argmax(-1) == labels).sum().double(),
+                torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device),
+                (out.nsp_logits.argmax(-1) == nsp_labels).sum().double(),
+                torch.tensor(nsp_labels.numel(), dtype=torch.float64, device=labels.device),
+                batch["attention_mask"].sum().double(),
+                torch.ones((), dtype=torch.float64, device=labels.device),
+            ]
+        )
 
 
 def _rates(counters: torch.Tensor) -> dict[str, float | None]:
     """Mean loss over the micro-batches, and accuracies as correct / total (not a mean of per-batch ratios);
     None when there is nothing to average (every step of the window skipped as non-finite)."""
+
     def ratio(num: int, den: int) -> float | None:
         return counters[num].item() / counters[den].item() if counters[den] > 0 else None
 
-    return {"loss": ratio(LOSS, BATCHES), "mlm_acc": ratio(MLM_CORRECT, MLM_TOTAL),
-            "nsp_acc": ratio(NSP_CORRECT, NSP_TOTAL)}
+    return {
+        "loss": ratio(LOSS, BATCHES),
+        "mlm_acc": ratio(MLM_CORRECT, MLM_TOTAL),
+        "nsp_acc": ratio(NSP_CORRECT, NSP_TOTAL),
+    }
 
 
 @torch.no_grad()
-def evaluate(model: BertForPreTraining, data: PretrainingData, cfg: PretrainConfig, ctx: Distributed,
-             autocast: torch.autocast) -> dict[str, float]:
+def evaluate(
+    model: BertForPreTraining,
+    data: PretrainingData,
+    cfg: PretrainConfig,
+    ctx: Distributed,
+    autocast: torch.autocast,
+) -> dict[str, float]:
     """Loss and accuracies on the first `eval_batches` held-out batches: the same batches every time, so
-    the curve is comparable from one evaluation to the next. Dropout off; no RNG of training is touched."""
+    the curve is comparable from one evaluation to the next. Dropout off; no RNG of training is touched.
+
+    Every process walks the same global batches (its share of each; empty at the end of a small split) and
+    joins the one all-reduce. The shares differ in size, so the loss is summed per masked token and per
+    instance rather than averaged per batch: it is the loss of those instances however batches and
+    processes divide them, the same for one process as for many."""
     model.eval()
-    counters = torch.zeros(7, dtype=torch.float64, device=ctx.device)
+    # _counts' seven, then the MLM loss summed over masked tokens and the NSP loss summed over pairs
+    counters = torch.zeros(9, dtype=torch.float64, device=ctx.device)
     batches = data.one_epoch()
     for _ in range(cfg.eval_batches):
         try:
             batch = {k: v.to(ctx.device) for k, v in next_batch(batches).items()}
         except StopIteration:
             break
+        if len(batch["input_ids"]) == 0:
+            continue  # nothing of this global batch is ours; a forward pass would average over nothing (NaN)
         with autocast:
-            counters += _counts(model(**batch), batch)
+            out = model(**batch)
+        counts = _counts(out, batch)
+        mlm_sum, nsp_sum = out.mlm_loss * counts[MLM_TOTAL], out.nsp_loss * counts[NSP_TOTAL]  # mean x count
+        counters += torch.cat([counts, torch.stack([mlm_sum, nsp_sum]).double()])
     batches.close()
     model.train()
-    return _rates(all_reduce_sum(counters, ctx).cpu())
+    totals = all_reduce_sum(counters, ctx).cpu()
+    loss = totals[7] / totals[MLM_TOTAL] + totals[8] / totals[NSP_TOTAL]  # MLM + NSP, as the model's loss
+    return _rates(totals[:7]) | {"loss": loss.item()}
 
 
-def _resume(path: Path, model: BertForPreTraining, optimizer, scheduler, data: PretrainingData,
-            ctx: Distributed) -> TrainState:
+def _resume(
+    path: Path, model: BertForPreTraining, optimizer, scheduler, data: PretrainingData, ctx: Distributed
+) -> TrainState:
     state = load_checkpoint(path, model)
     if len(state.rng) != ctx.world_size:
-        raise TrainingError(f"{path} was written by {len(state.rng)} process(es), this run has {ctx.world_size}; "
-                            "resume with the same number of processes (torchrun --nproc_per_node x --nnodes)")
+        raise TrainingError(
+            f"{path} was written by {len(state.rng)} process(es), this run has {ctx.world_size}; "
+            "resume with the same number of processes (torchrun --nproc_per_node x --nnodes)"
+        )
     optimizer.load_state_dict(state.optimizer)
     scheduler.load_state_dict(state.scheduler)
     data.load_state_dict(state.data[ctx.rank])
@@ -253,8 +326,16 @@ def _resume(path: Path, model: BertForPreTraining, optimizer, scheduler, data: P
     return state
 
 
-def _checkpoint(run_dir: Path, model: BertForPreTraining, optimizer, scheduler, data: PretrainingData,
-                state: TrainState, keep: int, ctx: Distributed) -> None:
+def _checkpoint(
+    run_dir: Path,
+    model: BertForPreTraining,
+    optimizer,
+    scheduler,
+    data: PretrainingData,
+    state: TrainState,
+    keep: int,
+    ctx: Distributed,
+) -> None:
     """Rank 0 writes; every process contributes its RNG and data position and learns whether it worked."""
     state.rng = gather_to_main(capture_rng(), ctx)
     state.data = gather_to_main(data.state_dict(), ctx)

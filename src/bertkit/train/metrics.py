@@ -7,11 +7,11 @@ evaluation records: {"step", "split": "heldout", "loss", "mlm_acc", "nsp_acc"}.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from bertkit.errors import FileFormatError
+from bertkit.files import write_text_atomically
 
 METRICS_FILE = "metrics.jsonl"
 
@@ -22,7 +22,9 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as e:
-        raise FileFormatError(f"{path}: no metrics file (is {run_dir} a `bertkit pretrain` run directory?)") from e
+        raise FileFormatError(
+            f"{path}: no metrics file (is {run_dir} a `bertkit pretrain` run directory?)"
+        ) from e
     records = []
     for number, line in enumerate(lines, 1):
         try:
@@ -54,9 +56,7 @@ class MetricsLog:
         self.path = Path(run_dir) / METRICS_FILE
         if resume_step is not None and self.path.exists():
             kept = [r for r in read_metrics(run_dir) if r["step"] <= resume_step]
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in kept), encoding="utf-8")
-            os.replace(tmp, self.path)
+            write_text_atomically(self.path, "".join(json.dumps(r) + "\n" for r in kept))
         elif resume_step is None:
             self.path.unlink(missing_ok=True)
         self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 (lives as long as the run)

@@ -25,11 +25,24 @@ class Lamb(torch.optim.Optimizer):
     keeps training stable at batch sizes where plain Adam diverges (BERT in 76 minutes used 64k).
     """
 
-    def __init__(self, params: Iterable, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-6, weight_decay: float = 0.01):
-        if not lr > 0 or not 0.0 <= betas[0] < 1.0 or not 0.0 <= betas[1] < 1.0 or eps < 0 or weight_decay < 0:
-            raise InvalidArgumentError(f"Lamb: invalid hyper-parameters lr={lr} betas={betas} eps={eps} "
-                                       f"weight_decay={weight_decay}")
+    def __init__(
+        self,
+        params: Iterable,
+        lr: float = 1e-3,
+        betas: tuple[float, float] = (0.9, 0.999),
+        eps: float = 1e-6,
+        weight_decay: float = 0.01,
+    ):
+        if (
+            not lr > 0
+            or not 0.0 <= betas[0] < 1.0
+            or not 0.0 <= betas[1] < 1.0
+            or eps < 0
+            or weight_decay < 0
+        ):
+            raise InvalidArgumentError(
+                f"Lamb: invalid hyper-parameters lr={lr} betas={betas} eps={eps} weight_decay={weight_decay}"
+            )
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay))
 
     @torch.no_grad()
@@ -54,8 +67,8 @@ class Lamb(torch.optim.Optimizer):
                 m, v, g = state["exp_avg"], state["exp_avg_sq"], p.grad
                 m.mul_(beta1).add_(g, alpha=1 - beta1)  # m = b1 m + (1 - b1) g
                 v.mul_(beta2).addcmul_(g, g, value=1 - beta2)  # v = b2 v + (1 - b2) g^2
-                m_hat = m / (1 - beta1 ** t)
-                v_hat = v / (1 - beta2 ** t)
+                m_hat = m / (1 - beta1**t)
+                v_hat = v / (1 - beta2**t)
                 update = m_hat / (v_hat.sqrt() + group["eps"])  # Adam's direction
                 if group["weight_decay"]:
                     update.add_(p, alpha=group["weight_decay"])
@@ -73,8 +86,14 @@ def parameter_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
-def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float = 0.01,
-                    betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-6) -> torch.optim.Optimizer:
+def build_optimizer(
+    model: nn.Module,
+    name: str,
+    lr: float,
+    weight_decay: float = 0.01,
+    betas: tuple[float, float] = (0.9, 0.999),
+    eps: float = 1e-6,
+) -> torch.optim.Optimizer:
     """AdamW or LAMB over `model`'s parameters, with BERT's weight-decay exemptions."""
     groups = parameter_groups(model, weight_decay)
     if name == "lamb":
@@ -84,6 +103,9 @@ def build_optimizer(model: nn.Module, name: str, lr: float, weight_decay: float 
     device = next(model.parameters()).device
     # One fused kernel for all tensors (CUDA, and CPU since torch 2.4) beats the per-tensor loop; `foreach`
     # (a handful of batched kernels) is the portable fallback.
-    fused = device.type in ("cuda", "cpu") and all(p.dtype.is_floating_point for g in groups for p in g["params"])
-    return torch.optim.AdamW(groups, lr=lr, betas=betas, eps=eps, fused=fused or None, foreach=None if fused else True)
-
+    fused = device.type in ("cuda", "cpu") and all(
+        p.dtype.is_floating_point for g in groups for p in g["params"]
+    )
+    return torch.optim.AdamW(
+        groups, lr=lr, betas=betas, eps=eps, fused=fused or None, foreach=None if fused else True
+    )

@@ -26,8 +26,9 @@ def lr_factor(step: int, *, warmup_steps: int, max_steps: int, kind: str = "line
     raise InvalidArgumentError(f"unknown learning-rate schedule {kind!r}; choose linear or cosine")
 
 
-def build_scheduler(optimizer: torch.optim.Optimizer, *, warmup_steps: int, max_steps: int,
-                    kind: str = "linear") -> torch.optim.lr_scheduler.LambdaLR:
+def build_scheduler(
+    optimizer: torch.optim.Optimizer, *, warmup_steps: int, max_steps: int, kind: str = "linear"
+) -> torch.optim.lr_scheduler.LambdaLR:
     """A LambdaLR over `lr_factor`; its state_dict (step counter, base lrs) is plain numbers."""
     lr_factor(0, warmup_steps=warmup_steps, max_steps=max_steps, kind=kind)  # reject an unknown kind now
     schedule = functools.partial(lr_factor, warmup_steps=warmup_steps, max_steps=max_steps, kind=kind)

@@ -5,7 +5,7 @@ RUN_DIR/checkpoints/step-N/ holds
   model.safetensors   `BertForPreTraining.from_pretrained(step_dir)`, transformers alike)
   trainer.pt          TrainState: step, optimizer, scheduler, RNG states and data position of every process,
                       all tensors and plain numbers, so `torch.load(weights_only=True)` reads it (no unpickling)
-A checkpoint is written into a hidden temporary directory and renamed into place, so `step-N` either exists
+A checkpoint is written into a temporary directory (`step-N.tmp`) and renamed into place, so `step-N` either exists
 complete or not at all; the newest `keep` are kept.
 """
 
@@ -24,11 +24,12 @@ import numpy as np
 import torch
 from torch import nn
 
+from bertkit.checkpoint.files import WeightReader
+from bertkit.checkpoint.load import load_weights
 from bertkit.errors import CheckpointError, FileFormatError, TrainingError
-from bertkit.model.checkpoint import WeightReader, load_weights
+from bertkit.files import TMP_SUFFIX, atomic_path
 
 _STEP_DIR = re.compile(r"step-(\d+)")
-_TMP_PREFIX = ".tmp-"
 
 
 @dataclass
@@ -56,8 +57,13 @@ def capture_rng() -> dict[str, Any]:
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     return {
         "python": {"version": version, "internal": torch.tensor(internal, dtype=torch.int64), "gauss": gauss},
-        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                  "has_gauss": int(has_gauss), "cached": float(cached)},
+        "numpy": {
+            "kind": kind,
+            "keys": torch.from_numpy(keys.astype(np.int64)),
+            "pos": int(pos),
+            "has_gauss": int(has_gauss),
+            "cached": float(cached),
+        },
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
     }
@@ -66,8 +72,9 @@ def capture_rng() -> dict[str, Any]:
 def restore_rng(state: dict[str, Any]) -> None:
     py, npy = state["python"], state["numpy"]
     random.setstate((py["version"], tuple(py["internal"].tolist()), py["gauss"]))
-    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
-                         npy["cached"]))
+    np.random.set_state(
+        (npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"], npy["cached"])
+    )
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -81,7 +88,9 @@ def checkpoint_dirs(run_dir: str | Path) -> list[Path]:
     root = Path(run_dir) / "checkpoints"
     if not root.is_dir():
         return []
-    found = [(int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP_DIR.fullmatch(p.name))]
+    found = [
+        (int(m.group(1)), p) for p in root.iterdir() if p.is_dir() and (m := _STEP_DIR.fullmatch(p.name))
+    ]
     return [p for _, p in sorted(found)]
 
 
@@ -89,31 +98,29 @@ def save_checkpoint(run_dir: str | Path, model: nn.Module, state: TrainState, ke
     """Write checkpoints/step-N atomically, then delete all but the newest `keep`. Returns the new directory.
 
     On any failure (disk full, above all) the temporary directory is removed and the previous checkpoints are
-    untouched, so `--resume` still works once the cause is fixed.
+    untouched, so resuming still works once the cause is fixed.
     """
     root = Path(run_dir) / "checkpoints"
     final = root / f"step-{state.step}"
-    tmp = root / f"{_TMP_PREFIX}step-{state.step}"
     root.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(tmp, ignore_errors=True)
     try:
-        tmp.mkdir()
-        model.save_pretrained(tmp)
-        torch.save(asdict(state), tmp / "trainer.pt")
-        _fsync_tree(tmp)
-        if final.exists():  # the same step saved again (a repeated final save): replace it whole
-            shutil.rmtree(final)
-        os.replace(tmp, final)
+        with atomic_path(final) as tmp:  # a repeated save of the same step replaces it whole
+            tmp.mkdir()
+            model.save_pretrained(tmp)
+            torch.save(asdict(state), tmp / "trainer.pt")
+            _fsync_tree(tmp)
     except OSError as e:
-        shutil.rmtree(tmp, ignore_errors=True)
         previous = checkpoint_dirs(run_dir)
-        kept = f"the previous checkpoint {previous[-1]} is intact" if previous else "no earlier checkpoint exists"
+        kept = (
+            f"the previous checkpoint {previous[-1]} is intact"
+            if previous
+            else "no earlier checkpoint exists"
+        )
         reason = "the disk is full" if e.errno == errno.ENOSPC else str(e)
-        raise TrainingError(f"could not write checkpoint {final}: {reason}; {kept}. "
-                            "Free some space (or lower --keep) and continue with --resume") from e
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        raise TrainingError(
+            f"could not write checkpoint {final}: {reason}; {kept}. "
+            "Free some space (or lower `keep`) and continue with `resume`"
+        ) from e
     for old in checkpoint_dirs(run_dir)[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
     return final
@@ -130,7 +137,7 @@ def remove_partial_checkpoints(run_dir: str | Path) -> None:
     """Delete temporary directories a killed run left behind."""
     root = Path(run_dir) / "checkpoints"
     if root.is_dir():
-        for path in root.glob(f"{_TMP_PREFIX}*"):
+        for path in root.glob(f"*{TMP_SUFFIX}"):
             shutil.rmtree(path, ignore_errors=True)
 
 
@@ -141,8 +148,10 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
     """The newest complete checkpoint; a TrainingError if the run has none."""
     found = checkpoint_dirs(run_dir)
     if not found:
-        raise TrainingError(f"--resume: no checkpoint to resume from in {Path(run_dir) / 'checkpoints'}; "
-                            "start without --resume (or point --out at the run to continue)")
+        raise TrainingError(
+            f"`resume`: no checkpoint to resume from in {Path(run_dir) / 'checkpoints'}; "
+            "start without `resume` (or point `out` at the run to continue)"
+        )
     return found[-1]
 
 
@@ -154,14 +163,20 @@ def load_checkpoint(path: str | Path, model: nn.Module) -> TrainState:
         with WeightReader(path) as reader:
             info = load_weights(model, reader, source=path)
     except (FileFormatError, CheckpointError) as e:
-        raise CheckpointError(f"{path}: cannot load the model weights: {e}; "
-                              f"delete {path} to resume from the checkpoint before it") from e
+        raise CheckpointError(
+            f"{path}: cannot load the model weights: {e}; "
+            f"delete {path} to resume from the checkpoint before it"
+        ) from e
     if info.newly_initialised or info.unused:
-        raise CheckpointError(f"{path}: the weights do not match this model (missing {info.newly_initialised}, "
-                              f"unexpected {info.unused}); was the run started with another --preset?")
+        raise CheckpointError(
+            f"{path}: the weights do not match this model (missing {info.newly_initialised}, "
+            f"unexpected {info.unused}); was the run started with another `preset`?"
+        )
     try:
         raw = torch.load(path / "trainer.pt", map_location="cpu", weights_only=True)
         return TrainState(**raw)
     except Exception as e:  # torch.load raises many types for a truncated or foreign file
-        raise CheckpointError(f"{path}: trainer.pt is missing or corrupt ({type(e).__name__}: {e}); "
-                              f"delete {path} to resume from the checkpoint before it") from e
+        raise CheckpointError(
+            f"{path}: trainer.pt is missing or corrupt ({type(e).__name__}: {e}); "
+            f"delete {path} to resume from the checkpoint before it"
+        ) from e

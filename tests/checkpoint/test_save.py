@@ -1,0 +1,105 @@
+"""Saving: bertkit-saved files load into transformers with no missing or unexpected keys and the same outputs,
+from the unwrapped model, and a failed save leaves the directory as it was."""
+
+import dataclasses
+import errno
+import json
+import logging
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import bertkit
+from bertkit.checkpoint import save
+from bertkit.tokenizer import WordPieceTokenizer
+
+
+@pytest.mark.parametrize("config_name", ["tiny", "odd"])
+def test_saved_checkpoint_loads_in_transformers(
+    cls_name, config_name, tmp_path, config_for, inputs, same_outputs
+):
+    transformers = pytest.importorskip("transformers")
+    cfg = config_for(config_name, cls_name)
+    torch.manual_seed(1)
+    ours = getattr(bertkit, cls_name)(cfg).eval()
+    ours.save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["model_type"] == "bert" and config["architectures"] == [cls_name]
+    theirs, info = getattr(transformers, cls_name).from_pretrained(tmp_path, output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"]
+    same_outputs(ours, theirs.eval(), cls_name, inputs(cfg, cls_name))
+    again = getattr(bertkit, cls_name).from_pretrained(tmp_path)  # and back into bertkit, exactly
+    for (name, a), (_, b) in zip(ours.state_dict().items(), again.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+
+
+def test_tied_decoder_written_once_and_retied(tmp_path, configs):
+    ours = bertkit.BertForPreTraining(configs["tiny"])
+    ours.save_pretrained(tmp_path)
+    stored = load_file(tmp_path / "model.safetensors")
+    assert "cls.predictions.decoder.weight" not in stored and "cls.predictions.decoder.bias" not in stored
+    loaded = bertkit.BertForPreTraining.from_pretrained(tmp_path)
+    assert loaded.cls.predictions.decoder.weight is loaded.bert.embeddings.word_embeddings.weight
+    assert torch.equal(loaded.cls.predictions.decoder.weight, ours.bert.embeddings.word_embeddings.weight)
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # torch.compile's imports warn about torch.jit
+def test_saves_the_unwrapped_model(tmp_path, configs):
+    model = bertkit.BertForMaskedLM(configs["tiny"])
+    for wrapped in (torch.compile(model), torch.nn.DataParallel(model)):  # wrappers only; nothing is compiled
+        save.save_pretrained(wrapped, tmp_path)
+        assert not [
+            k for k in load_file(tmp_path / "model.safetensors") if "module." in k or "_orig_mod" in k
+        ]
+        assert json.loads((tmp_path / "config.json").read_text())["architectures"] == ["BertForMaskedLM"]
+
+
+def test_saves_tokenizer_beside_the_model(tmp_path, configs):
+    transformers = pytest.importorskip("transformers")
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "hello", "world", "##s"]
+    tokenizer = WordPieceTokenizer(vocab)
+    cfg = dataclasses.replace(configs["tiny"], vocab_size=len(vocab))
+    bertkit.BertForMaskedLM(cfg).save_pretrained(tmp_path, tokenizer=tokenizer)
+    assert (tmp_path / "vocab.txt").read_text().split() == vocab
+    assert WordPieceTokenizer.from_pretrained(tmp_path).tokenize("Hello worlds") == ["hello", "world", "##s"]
+    assert transformers.BertTokenizer.from_pretrained(tmp_path).tokenize("Hello worlds") == [
+        "hello",
+        "world",
+        "##s",
+    ]
+    bertkit.BertForMaskedLM.from_pretrained(tmp_path)
+
+
+def test_sinusoidal_positions_are_saved_with_a_warning(tmp_path, caplog, configs):
+    cfg = dataclasses.replace(configs["tiny"], position_embedding="sinusoidal")
+    ours = bertkit.BertModel(cfg)
+    with caplog.at_level(logging.WARNING, logger="bertkit"):
+        ours.save_pretrained(tmp_path)
+    assert "no Hugging Face equivalent" in caplog.text
+    again = bertkit.BertModel.from_pretrained(tmp_path)
+    assert again.config.position_embedding == "sinusoidal"
+    ids = torch.tensor([[2, 5, 6, 3]])
+    assert torch.equal(again(ids).last_hidden_state, ours.eval()(ids).last_hidden_state)
+
+
+def test_save_replaces_weights_of_another_layout(tmp_path, configs, hf_model, save_hf):
+    save_hf(hf_model("BertModel", configs["tiny"]), tmp_path, "bin")
+    bertkit.BertModel(configs["tiny"]).save_pretrained(tmp_path)
+    assert not (tmp_path / "pytorch_model.bin").exists() and (tmp_path / "model.safetensors").is_file()
+
+
+def test_a_failed_save_leaves_the_previous_weights(tmp_path, monkeypatch, configs, hf_model, save_hf):
+    save_hf(hf_model("BertModel", configs["tiny"]), tmp_path, "bin")
+    before = sorted(p.name for p in tmp_path.iterdir())
+
+    def disk_full(tensors, path, metadata=None):
+        Path(path).write_bytes(b"half a file")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(save, "save_file", disk_full)
+    with pytest.raises(OSError, match="No space left"):
+        bertkit.BertModel(configs["tiny"]).save_pretrained(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no half file, the old weights still there
+    bertkit.BertModel.from_pretrained(tmp_path)
