@@ -32,6 +32,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/prepare.py
 	$(BIN)/python benchmarks/loader.py
 	$(BIN)/python benchmarks/model.py all
+	$(BIN)/python benchmarks/generate.py
 	$(BIN)/python benchmarks/checkpoint.py
 	$(BIN)/python benchmarks/pretrain.py
 	$(BIN)/python benchmarks/time_to_accuracy.py

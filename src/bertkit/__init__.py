@@ -11,6 +11,7 @@ from bertkit.model import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
+    BertLMHeadModel,
     BertModel,
     ModelOutput,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "BertForQuestionAnswering",
     "BertForSequenceClassification",
     "BertForTokenClassification",
+    "BertLMHeadModel",
     "BertModel",
     "BertkitError",
     "CheckpointError",

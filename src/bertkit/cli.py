@@ -12,9 +12,9 @@ from bertkit.errors import BertkitError
 
 DESCRIPTION = """\
 BERT from scratch: learn a WordPiece vocabulary from your text, prepare it, pre-train a BERT (masked language
-model + next-sentence prediction, on one CPU or many GPUs with torchrun), then use it: fill in [MASK]s,
-convert and inspect Hugging Face checkpoints. `bertkit demo` runs it all on the bundled Tang poems.
-`bertkit COMMAND --help` explains each command."""
+model + next-sentence prediction, or a causal language model; on one CPU or many GPUs with torchrun), then use
+it: fill in [MASK]s, continue a text (recite), convert and inspect Hugging Face checkpoints. `bertkit demo`
+runs it all on the bundled Tang poems. `bertkit COMMAND --help` explains each command."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,7 +156,7 @@ def _add_pretrain(sub) -> None:
 
     p = sub.add_parser(
         "pretrain",
-        help="pre-train BERT (MLM + NSP) on prepared data; works under torchrun",
+        help="pre-train BERT on prepared data (MLM + NSP, or --objective clm: a causal LM); works under torchrun",
         description="Trains, logs RUN_DIR/metrics.jsonl, checkpoints RUN_DIR/checkpoints/step-N "
         "and exports RUN_DIR/final (see docs/training.md). Every setting is a flag or a key of the "
         "--config TOML file (same name, underscores); flags override the file.",
@@ -239,6 +239,38 @@ def _fill_mask(args: argparse.Namespace) -> None:
         return
     for i, candidates in enumerate(predictions, start=1):
         print(f"[MASK] {i}: " + "  ".join(f"{c['token']} {c['score']:.3f}" for c in candidates))
+
+
+def _add_recite(sub) -> None:
+    p = sub.add_parser(
+        "recite",
+        help="continue a text with a causal language model, e.g. the rest of a poem",
+        description="Loads a model directory with a causal language-model head (from `bertkit pretrain "
+        "--objective clm`) and its tokenizer, and continues [CLS] PROMPT token by token until [SEP] (a "
+        "document's end in training): the most likely token, or a random draw with --sample.",
+    )
+    p.add_argument("prompt", help='the beginning of the text, e.g. "床前"')
+    p.add_argument("--model", required=True, metavar="DIR", help="directory: config.json, weights, vocab.txt")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="(default: 400, or what positions allow)")
+    p.add_argument("--sample", action="store_true", dest="do_sample", help="draw tokens at random")
+    p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="<1 sharper, >1 flatter")
+    p.add_argument("--top-k", type=int, metavar="K", help="draw from the K most likely tokens")
+    p.add_argument(
+        "--top-p", type=float, metavar="P", help="draw from the likeliest tokens holding probability P"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="the same S draws the same text")
+    p.add_argument("--json", action="store_true", help='print {"prompt": ..., "text": ...}')
+    p.set_defaults(func=_recite)
+
+
+def _recite(args: argparse.Namespace) -> None:
+    import json
+
+    from bertkit.pipelines import load_causal_lm, recite
+
+    options = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "seed")
+    text = recite(*load_causal_lm(args.model), args.prompt, **{k: getattr(args, k) for k in options})
+    print(json.dumps({"prompt": args.prompt, "text": text}, ensure_ascii=False) if args.json else text)
 
 
 def _add_demo(sub) -> None:
@@ -331,6 +363,7 @@ SUBCOMMANDS: list = [
     _add_pretrain,
     _add_plot,
     _add_fill_mask,
+    _add_recite,
     _add_demo,
     _add_tokenize,
 ]

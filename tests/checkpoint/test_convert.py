@@ -12,7 +12,8 @@ from bertkit.cli import main
 
 def test_every_model_class_is_convertible_by_name():
     assert set(MODEL_CLASSES) == {name for name in bertkit.model.__all__ if name.startswith("BertFor")} | {
-        "BertModel"
+        "BertModel",
+        "BertLMHeadModel",
     }
 
 

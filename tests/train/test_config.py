@@ -47,6 +47,7 @@ def test_bad_toml(tmp_path):
         ("batch_size", 0, "`batch_size` must be a positive integer"),
         ("batch_size", True, "`batch_size` must be int"),
         ("preset", "huge", "`preset` must be one of tiny, mini"),
+        ("objective", "gpt", "`objective` must be one of mlm, clm, got 'gpt'"),
         ("optimizer", "sgd", "`optimizer` must be one of adamw, lamb"),
         ("schedule", "step", "`schedule` must be one of linear, cosine"),
         ("mlm_probability", 1.5, r"`mlm_probability` must be a number in \(0, 1\)"),

@@ -2,6 +2,7 @@
 
 import dataclasses
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -9,15 +10,18 @@ from pathlib import Path
 import pytest
 import torch
 
+from bertkit.cli import main
+from bertkit.data.lm_loader import CausalLMData
 from bertkit.data.loader import PretrainingData
 from bertkit.errors import TrainingError
-from bertkit.model import BertForPreTraining
+from bertkit.model import BertForPreTraining, BertLMHeadModel
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train import distributed
 from bertkit.train.config import PretrainConfig
 from bertkit.train.distributed import Distributed
-from bertkit.train.loop import evaluate, model_config, pretrain
+from bertkit.train.loop import evaluate, pretrain
 from bertkit.train.metrics import read_metrics
+from bertkit.train.pretraining import OBJECTIVES
 from bertkit.train.state import checkpoint_dirs
 
 # Held-out documents: five one-line documents make exactly five instances (a lone sentence is paired with a
@@ -87,6 +91,41 @@ def test_two_processes_match_one_process_with_the_same_global_batch(
         pretrain(small_run(ddp_dir, batch_size=4, resume=True, **settings | {"max_steps": 12}))
 
 
+def test_a_causal_lm_in_two_processes_equals_one_process_down_to_a_heldout_row_for_one_rank(
+    heldout_corpus, corpus, small_run, as_flags, subprocess_env, tmp_path
+):
+    # Three one-line held-out documents pack into one row: rank 1's share of the held-out batch is empty.
+    data = str(heldout_corpus([[line] for line in FIVE_LINES[:3]]))
+    kw = dict(split="heldout", max_seq_length=32, batch_size=4, world_size=2, num_workers=0)
+    shares = [list(CausalLMData(data, corpus["tokenizer"], rank=r, **kw).one_epoch()) for r in (0, 1)]
+    assert [[len(b["input_ids"]) for b in share] for share in shares] == [[1], [0]]
+    settings = dict(objective="clm", data=data, max_steps=6, eval_every=3, save_every=3, dropout=0.0)
+    torchrun(as_flags(small_run(tmp_path / "ddp", **settings)), subprocess_env)
+    pretrain(
+        small_run(tmp_path / "single", grad_accum=2, eval_batches=4, **settings)
+    )  # the same global batch
+    ddp, single = read_metrics(tmp_path / "ddp"), read_metrics(tmp_path / "single")
+    assert [(r["step"], r["split"]) for r in ddp] == [(r["step"], r["split"]) for r in single]
+    assert [r["step"] for r in ddp if r["split"] == "heldout"] == [3, 6]
+    for a, b in zip(ddp, single, strict=True):
+        assert {"loss", "next_token_acc", "perplexity"} <= set(a) and "mlm_acc" not in a
+        for figure in ("loss", "next_token_acc", "perplexity"):
+            assert a[figure] == pytest.approx(b[figure], rel=1e-5), (a["step"], a["split"], figure)
+        assert a["perplexity"] == pytest.approx(math.exp(a["loss"]))
+    weights = BertLMHeadModel.from_pretrained(tmp_path / "ddp" / "final").state_dict()
+    for name, tensor in BertLMHeadModel.from_pretrained(tmp_path / "single" / "final").state_dict().items():
+        torch.testing.assert_close(weights[name], tensor, rtol=1e-4, atol=1e-5, msg=name)
+    from transformers import BertLMHeadModel as HFBertLMHeadModel
+
+    hf = HFBertLMHeadModel.from_pretrained(tmp_path / "ddp" / "final").eval()
+    ids = torch.randint(5, hf.config.vocab_size, (2, 12))
+    with torch.no_grad():
+        ours = BertLMHeadModel.from_pretrained(tmp_path / "ddp" / "final").eval()(ids).logits
+        torch.testing.assert_close(ours, hf(ids).logits, rtol=1e-4, atol=1e-5)
+    assert main(["plot", str(tmp_path / "ddp")]) == 0
+    assert (tmp_path / "ddp" / "loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
 @pytest.fixture(scope="module")
 def one_instance_heldout(heldout_corpus, corpus) -> tuple[str, int]:
     """(data, seed): a held-out split of one instance, at the seed whose epoch-0 pair is a true next one."""
@@ -138,12 +177,8 @@ def test_evaluation_counts_each_heldout_instance_once_however_processes_share_it
 
 def _heldout_metrics(cfg: PretrainConfig, ctx: Distributed) -> dict[str, float]:
     """`evaluate` on cfg's held-out split of a model freshly initialised from cfg.seed (in every process alike)."""
-    tokenizer = WordPieceTokenizer.from_pretrained(cfg.tokenizer)
-    kw = dict(split="heldout", max_seq_length=cfg.seq_len, batch_size=cfg.batch_size, seed=cfg.seed)
-    data = PretrainingData(cfg.data, tokenizer, rank=ctx.rank, world_size=ctx.world_size, num_workers=0, **kw)
-    torch.manual_seed(cfg.seed)
-    model = BertForPreTraining(model_config(cfg, tokenizer))
-    return evaluate(model, data, cfg, ctx, torch.autocast("cpu", enabled=False))
+    objective = OBJECTIVES[cfg.objective](cfg, ctx)
+    return evaluate(objective.model, objective, cfg.eval_batches, ctx, torch.autocast("cpu", enabled=False))
 
 
 def _heldout_metrics_of_each_case(cases_file: str, results_file: str) -> None:

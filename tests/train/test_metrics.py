@@ -58,6 +58,23 @@ def test_plot_writes_a_png(tmp_path):
     assert plot_run(tmp_path, tmp_path / "elsewhere" / "curves.png").stat().st_size > 1000
 
 
+def test_plot_draws_the_figures_each_run_has(tmp_path):
+    def width(png) -> int:
+        return int.from_bytes(png.read_bytes()[16:20], "big")  # the PNG header's IHDR width
+
+    (tmp_path / "mlm").mkdir()
+    (tmp_path / "clm").mkdir()
+    write(tmp_path / "mlm", [1, 2])
+    assert width(plot_run(tmp_path / "mlm")) == 1100  # loss; MLM and NSP accuracy together
+    log = MetricsLog(tmp_path / "clm")
+    for step in (1, 2):
+        figures = {"loss": 5.0 / step, "next_token_acc": 0.1 * step, "perplexity": 150.0 / step}
+        log.write({"step": step, "split": "train", **figures, "lr": 1e-3, "tokens_per_s": 10.0})
+    log.write({"step": 2, "split": "heldout", "loss": 3.0, "next_token_acc": 0.15, "perplexity": 20.0})
+    log.close()
+    assert width(plot_run(tmp_path / "clm")) == 1650  # loss, next-token accuracy, perplexity
+
+
 def test_plot_cli_errors(tmp_path, capsys, monkeypatch):
     from bertkit.cli import main
 

@@ -26,7 +26,7 @@ from bertkit.files import TMP_SUFFIX
 MODEL_CLASSES = {
     name: getattr(models, name)
     for name in models.__all__
-    if name == "BertModel" or name.startswith("BertFor")
+    if name in ("BertModel", "BertLMHeadModel") or name.startswith("BertFor")
 }
 
 

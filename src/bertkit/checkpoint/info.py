@@ -30,10 +30,13 @@ ARCHITECTURE_BY_HEADS = {
 def architecture_of(directory: str | Path, stored_names: list[str]) -> str:
     """The Hugging Face class a checkpoint was saved from: config.json's `architectures`, else told by its heads."""
     path = Path(directory) / CONFIG_FILE
-    listed = json.loads(path.read_text(encoding="utf-8")).get("architectures") or []
+    config = json.loads(path.read_text(encoding="utf-8"))
+    listed = config.get("architectures") or []
     if listed:
         return listed[0]
     heads = head_modules(list(canonical_names(stored_names)))
+    if heads == {"cls.predictions"} and config.get("is_decoder"):
+        return "BertLMHeadModel"  # the MLM head's weights, scoring the next token of a causal model
     if heads not in ARCHITECTURE_BY_HEADS:
         raise CheckpointError(
             f"{path}: no 'architectures' entry, and the weights' heads ({', '.join(sorted(heads))}) "

@@ -12,6 +12,7 @@ from bertkit.model.heads import (
     BertForQuestionAnswering,
     BertForSequenceClassification,
     BertForTokenClassification,
+    BertLMHeadModel,
 )
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "BertForQuestionAnswering",
     "BertForSequenceClassification",
     "BertForTokenClassification",
+    "BertLMHeadModel",
     "BertModel",
     "BertPreTrainedModel",
     "ModelOutput",

@@ -17,6 +17,7 @@ from bertkit.config import BertConfig
 from bertkit.errors import InvalidArgumentError
 from bertkit.model.attention import build_attention_mask
 from bertkit.model.batching import encode_bucketed
+from bertkit.model.cache import KVCache
 from bertkit.model.embeddings import BertEmbeddings
 from bertkit.model.encoder import BertEncoder, BertPooler
 
@@ -117,17 +118,32 @@ class BertModel(BertPreTrainedModel):
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         output_attentions: bool = False,
+        position_ids: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> ModelOutput:
         """output_attentions: also return every layer's attention probabilities (`attentions`), computed by the
-        written-out softmax(QK^T/sqrt(d_k)) instead of the fused kernel, so only when asked for."""
-        for name, t in (("attention_mask", attention_mask), ("token_type_ids", token_type_ids)):
-            if t is not None and t.shape != input_ids.shape:
-                raise InvalidArgumentError(
-                    f"{name} has shape {tuple(t.shape)} but input_ids has shape {tuple(input_ids.shape)}"
-                )
-        x = self.embeddings(input_ids, token_type_ids)  # (B, T, H)
-        mask = build_attention_mask(attention_mask, self.config.causal)
-        x, attentions = self.encoder(x, mask, output_attentions)  # (B, T, H)
+        written-out softmax(QK^T/sqrt(d_k)) instead of the fused kernel, so only when asked for.
+
+        position_ids: (B, T) positions of the tokens (default: consecutive, after the cached ones).
+        cache: a causal model's keys and values of the earlier positions (`bertkit.model.cache.KVCache`);
+        input_ids are then only the new tokens and attention_mask covers the cached and new ones, (B, S)."""
+        past = 0 if cache is None else cache.length
+        T = input_ids.shape[-1]
+        keys_shape = (*input_ids.shape[:-1], past + T)
+        for name, t, shape in (
+            ("attention_mask", attention_mask, keys_shape),
+            ("token_type_ids", token_type_ids, input_ids.shape),
+            ("position_ids", position_ids, input_ids.shape),
+        ):
+            if t is not None and t.shape != shape:
+                raise InvalidArgumentError(f"{name} has shape {tuple(t.shape)}, expected {tuple(shape)}")
+        x = self.embeddings(input_ids, token_type_ids, position_ids, past)  # (B, T, H)
+        if past and T > 1 and attention_mask is None:
+            # Several new queries after cached keys need the triangle aligned to the end, which SDPA's
+            # is_causal does not do: spell it out with an all-ones padding mask.
+            attention_mask = input_ids.new_ones(keys_shape)
+        mask = build_attention_mask(attention_mask, self.config.causal, T)
+        x, attentions = self.encoder(x, mask, output_attentions, cache)  # (B, T, H)
         pooled = self.pooler(x) if self.pooler is not None else None  # (B, H)
         return ModelOutput(last_hidden_state=x, pooler_output=pooled, attentions=attentions)
 

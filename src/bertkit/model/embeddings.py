@@ -38,15 +38,23 @@ class BertEmbeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
-    def forward(self, input_ids: torch.Tensor, token_type_ids: torch.Tensor | None = None) -> torch.Tensor:
-        check_input_ids(input_ids, self.config)
-        T = input_ids.shape[1]  # input_ids: (B, T)
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        token_type_ids: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        past_length: int = 0,
+    ) -> torch.Tensor:
+        """input_ids (B, T) at positions past_length..past_length+T-1, or at `position_ids` (B, T) when given
+        (left-padded prompts: each row counts from its first real token)."""
+        check_input_ids(input_ids, self.config, past_length)
+        T = input_ids.shape[1]
         x = self.word_embeddings(input_ids)  # (B, T, H)
-        # Positions 0..T-1 are a slice, not a gather: cheaper forward, and backward is a plain add.
-        if self.config.position_embedding == "learned":
-            positions = self.position_embeddings.weight[:T]  # (T, H)
-        else:
-            positions = self.sinusoid[:T]
+        table = (
+            self.position_embeddings.weight if self.config.position_embedding == "learned" else self.sinusoid
+        )
+        # Consecutive positions are a (T, H) slice, not a (B, T, H) gather: cheaper, and backward is a plain add.
+        positions = table[past_length : past_length + T] if position_ids is None else table[position_ids]
         # No segment ids means every token is segment 0: broadcast that one row instead of gathering it B*T times.
         if token_type_ids is None:
             segments = self.token_type_embeddings.weight[0]  # (H,)
@@ -56,13 +64,13 @@ class BertEmbeddings(nn.Module):
         return self.dropout(self.LayerNorm(x))
 
 
-def check_input_ids(input_ids: torch.Tensor, config: BertConfig) -> None:
+def check_input_ids(input_ids: torch.Tensor, config: BertConfig, past_length: int = 0) -> None:
     """Clear errors for ids the embedding tables cannot look up (instead of an index error deep inside)."""
     if input_ids.dim() != 2:
         raise InvalidArgumentError(
             f"input_ids must have shape (batch, seq_len), got {tuple(input_ids.shape)}"
         )
-    seq_len = input_ids.shape[1]
+    seq_len = past_length + input_ids.shape[1]
     if seq_len > config.max_position_embeddings:
         raise InvalidArgumentError(
             f"input_ids has sequence length {seq_len}, longer than max_position_embeddings "

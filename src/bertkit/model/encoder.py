@@ -7,6 +7,7 @@ from torch.utils.checkpoint import checkpoint
 
 from bertkit.config import ACTIVATIONS, BertConfig
 from bertkit.model.attention import BertSelfAttention
+from bertkit.model.cache import KVCache, LayerCache
 
 
 class AddNorm(nn.Module):
@@ -31,9 +32,13 @@ class BertAttention(nn.Module):
         self.output = AddNorm(config, config.hidden_size)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        output_attentions: bool = False,
+        cache: LayerCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        y, probs = self.self(x, mask, output_attentions)
+        y, probs = self.self(x, mask, output_attentions, cache)
         return self.output(y, x), probs  # (B, T, H)
 
 
@@ -59,9 +64,13 @@ class BertLayer(nn.Module):
         self.output = AddNorm(config, config.intermediate_size)
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        output_attentions: bool = False,
+        cache: LayerCache | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, probs = self.attention(x, mask, output_attentions)  # (B, T, H)
+        x, probs = self.attention(x, mask, output_attentions, cache)  # (B, T, H)
         return self.output(self.intermediate(x), x), probs  # (B, T, H)
 
 
@@ -72,16 +81,24 @@ class BertEncoder(nn.Module):
         self.gradient_checkpointing = config.gradient_checkpointing
 
     def forward(
-        self, x: torch.Tensor, mask: torch.Tensor | None, output_attentions: bool = False
+        self,
+        x: torch.Tensor,
+        mask: torch.Tensor | None,
+        output_attentions: bool = False,
+        cache: KVCache | None = None,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
-        """(B, T, H) -> (B, T, H), and each layer's (B, heads, T, T) attention probabilities when asked for."""
+        """(B, T, H) -> (B, T, H), and each layer's (B, heads, T, S) attention probabilities when asked for.
+
+        cache: the earlier positions' keys and values (S - T of them); each layer appends the new ones."""
         attentions = []
-        for layer in self.layer:
-            if self.gradient_checkpointing and self.training and torch.is_grad_enabled():
+        caches = cache.layers if cache is not None else [None] * len(self.layer)
+        for layer, layer_cache in zip(self.layer, caches, strict=True):
+            # A cache is filled once, so its forward pass is never recomputed.
+            if self.gradient_checkpointing and self.training and torch.is_grad_enabled() and cache is None:
                 # Keep only each block's input; recompute its insides during backward.
                 x, probs = checkpoint(layer, x, mask, output_attentions, use_reentrant=False)
             else:
-                x, probs = layer(x, mask, output_attentions)
+                x, probs = layer(x, mask, output_attentions, layer_cache)
             attentions.append(probs)
         return x, tuple(attentions) if output_attentions else None  # (B, T, H)
 

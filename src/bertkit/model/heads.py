@@ -1,5 +1,5 @@
-"""The task heads on top of BertModel: MLM (tied to the word embeddings), NSP, classification, multiple choice,
-tagging and question answering.
+"""The task heads on top of BertModel: MLM (tied to the word embeddings), NSP, the causal language model,
+classification, multiple choice, tagging and question answering.
 
 Every class names its submodules as Hugging Face does (`bert.`, `cls.predictions`, `classifier`, ...), so a
 transformers state_dict loads with `model.load_state_dict(hf_model.state_dict())`.
@@ -15,6 +15,8 @@ from bertkit.config import ACTIVATIONS, BertConfig
 from bertkit.constants import IGNORE_INDEX
 from bertkit.errors import InvalidArgumentError
 from bertkit.model.bert import BertModel, BertPreTrainedModel, ModelOutput
+from bertkit.model.cache import KVCache
+from bertkit.model.generate import generate
 
 # --- pre-training heads --------------------------------------------------------------------------
 
@@ -151,6 +153,58 @@ class BertForNextSentencePrediction(BertPreTrainedModel):
         out.nsp_logits, out.nsp_loss = next_sentence(self.cls.seq_relationship, out.pooler_output, labels)
         out.loss = out.nsp_loss
         return out
+
+
+def next_token_loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of each position's scores against the label one step later, as transformers'
+    ForCausalLMLoss: labels are shifted left inside (the last position predicts nothing), -100 is ignored and
+    the mean is over the predicted tokens."""
+    if labels.shape != logits.shape[:2]:
+        raise InvalidArgumentError(
+            f"labels has shape {tuple(labels.shape)}, expected {tuple(logits.shape[:2])}"
+        )
+    # Padding the labels rather than slicing the logits keeps the (B, T, V) scores a view, not a copy.
+    targets = F.pad(labels, (0, 1), value=IGNORE_INDEX)[:, 1:]  # (B, T)
+    return F.cross_entropy(
+        logits.float().view(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=IGNORE_INDEX
+    )
+
+
+class BertLMHeadModel(BertPreTrainedModel):
+    """A left-to-right language model: causal BERT (no pooler) and the tied MLM head, which here scores the next
+    token. Hugging Face's class of the same name (`is_decoder: true` in its config.json)."""
+
+    def __init__(self, config: BertConfig):
+        super().__init__(config)
+        if not config.causal:
+            # transformers only warns; but a model that sees both sides of a token cannot generate text.
+            raise InvalidArgumentError(
+                "BertLMHeadModel needs a causal config (BertConfig(causal=True); `is_decoder: true` in "
+                "config.json): a model that attends to the right of a token cannot generate text"
+            )
+        self.bert = BertModel(config, add_pooling_layer=False)
+        self.cls = BertPreTrainingHeads(config, nsp=False)
+        self.post_init()
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        token_type_ids: torch.Tensor | None = None,
+        labels: torch.Tensor | None = None,
+        position_ids: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+    ) -> ModelOutput:
+        """labels: (B, T), usually input_ids with -100 at padding; position t is scored against labels[t+1].
+        position_ids, cache: as BertModel's, for decoding step by step."""
+        out = self.bert(input_ids, attention_mask, token_type_ids, position_ids=position_ids, cache=cache)
+        out.logits = self.cls.predictions(out.last_hidden_state)  # (B, T, V)
+        if labels is not None:
+            out.loss = next_token_loss(out.logits, labels)
+        return out
+
+    # model.generate(input_ids, attention_mask=None, max_new_tokens=20, ...): the function, with the model as self.
+    generate = generate
 
 
 # --- fine-tuning heads ---------------------------------------------------------------------------

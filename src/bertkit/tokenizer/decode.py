@@ -1,6 +1,11 @@
-"""Ids back to text: Hugging Face's WordPiece decoder, what transformers 5's BertTokenizer.decode runs."""
+"""Ids back to text: Hugging Face's WordPiece decoder, what transformers 5's BertTokenizer.decode runs, and the
+same without spaces around Chinese characters (`decode_cjk`)."""
+
+import re
 
 from bertkit.constants import CONTINUATION
+from bertkit.tokenizer.normalize import _char_class
+from bertkit.tokenizer.unicode_tables import CJK
 
 # tokenizers' clean-up, applied to each token with its leading space.
 _DECODE_CLEANUP = (
@@ -29,3 +34,14 @@ def decode_tokens(tokens: list[str]) -> str:
             token = token.replace(dirty, clean)
         out.append(token)
     return "".join(out)
+
+
+# CJK ideographs (BERT's table), CJK symbols and punctuation (。、「」...) and full-width forms (，！？...).
+_WIDE = _char_class(CJK + ((0x3000, 0x303F), (0xFF00, 0xFFEF)))
+_SPACE_BY_WIDE_RE = re.compile(f"(?<=[{_WIDE}]) | (?=[{_WIDE}])")
+
+
+def decode_cjk(tokens: list[str]) -> str:
+    """decode_tokens without the spaces it puts beside CJK characters and full-width punctuation: BERT splits
+    Chinese into one token per character, and Chinese is written without spaces ("床 前 明 月" -> "床前明月")."""
+    return _SPACE_BY_WIDE_RE.sub("", decode_tokens(tokens))

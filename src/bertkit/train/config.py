@@ -1,4 +1,5 @@
-"""PretrainConfig: every setting of a pre-training run, from a TOML file and/or command-line flags."""
+"""Run settings from a TOML file and/or command-line flags: TrainConfig, what the training loop reads, and
+PretrainConfig, a pre-training run (the loop's settings plus the objective, data and model)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import typing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from bertkit.checks import check_choice, check_int, check_probability
 from bertkit.config import PRESETS
@@ -17,31 +18,20 @@ from bertkit.files import read_settings
 
 OPTIMIZERS = ("adamw", "lamb")
 SCHEDULES = ("linear", "cosine")
+OBJECTIVES = ("mlm", "clm")
 
 
 @dataclass
-class PretrainConfig:
-    """One run. A TOML file uses these names as keys; command-line flags are the same names with dashes."""
+class TrainConfig:
+    """What the training loop reads, whatever the objective: a run's optimisation, bookkeeping and hardware.
+    A TOML file uses these names as keys; command-line flags are the same names with dashes."""
 
-    # Where things are: the prepared data (`bertkit prepare`), the tokenizer it was prepared with, the run.
-    data: str = ""
-    tokenizer: str = ""
+    command: ClassVar[str] = "train"  # the progress bar's and the log lines' label
     out: str = ""
 
-    # The model: a Google BERT size; dropout None keeps the preset's 0.1 (0 is what Cramming recommends).
-    preset: str = "tiny"
-    dropout: float | None = None
-    gradient_checkpointing: bool = False
-
-    # The data: instances as Google's create_pretraining_data.py builds them, masked afresh every epoch.
-    seq_len: int = 128
-    batch_size: int = 32  # per process and per micro-batch; the global batch is this x grad_accum x processes
+    # The batch: per process and per micro-batch; the global batch is batch_size x grad_accum x processes.
+    batch_size: int = 32
     grad_accum: int = 1
-    mlm_probability: float = 0.15
-    max_predictions_per_seq: int = 20
-    short_seq_prob: float = 0.1
-    whole_word_mask: bool = False
-    num_workers: int = 1
 
     # Optimisation: BERT's recipe (AdamW, lr 1e-4, warm-up then linear decay to zero, weight decay 0.01).
     optimizer: str = "adamw"
@@ -64,48 +54,50 @@ class PretrainConfig:
     resume: bool = False
     seed: int = 0
 
-    # Hardware: bf16 None = on where the GPU supports it, off on CPU; compile = torch.compile the model.
+    # Hardware: bf16 None = on where the GPU supports it, off on CPU; compile = torch.compile the model;
+    # gradient checkpointing recomputes each block in backward (less memory, ~30% more time).
     device: str = "auto"
     bf16: bool | None = None
     compile: bool = False
+    gradient_checkpointing: bool = False
     skip_nonfinite: bool = False  # skip an update whose loss or gradient is NaN/inf instead of stopping
 
     def __post_init__(self) -> None:
-        for name in ("data", "tokenizer", "out"):
-            if isinstance(getattr(self, name), os.PathLike):
-                setattr(self, name, os.fspath(getattr(self, name)))
+        if isinstance(self.out, os.PathLike):
+            self.out = os.fspath(self.out)
         hints = typing.get_type_hints(type(self))
         for f in dataclasses.fields(self):
             _check_type(f.name, getattr(self, f.name), hints[f.name])
-        for name in ("data", "tokenizer", "out"):
-            if not getattr(self, name):
-                raise InvalidArgumentError(f"pretrain: `{name}` is required")
-        for name in ("seq_len", "grad_accum", "max_steps", "log_every", "eval_batches", "save_every", "keep"):
-            check_int(f"pretrain: `{name}`", getattr(self, name))
-        for name in ("warmup_steps", "eval_every", "num_workers"):
-            check_int(f"pretrain: `{name}`", getattr(self, name), minimum=0)
-        check_data_settings(
-            self.batch_size, self.mlm_probability, self.max_predictions_per_seq, self.short_seq_prob
-        )
-        check_choice("pretrain: `preset`", self.preset, tuple(PRESETS))
-        check_choice("pretrain: `optimizer`", self.optimizer, OPTIMIZERS)
-        check_choice("pretrain: `schedule`", self.schedule, SCHEDULES)
+        if not self.out:
+            raise InvalidArgumentError("`out` is required")
+        for name in (
+            "batch_size",
+            "grad_accum",
+            "max_steps",
+            "log_every",
+            "eval_batches",
+            "save_every",
+            "keep",
+        ):
+            check_int(f"`{name}`", getattr(self, name))
+        for name in ("warmup_steps", "eval_every"):
+            check_int(f"`{name}`", getattr(self, name), minimum=0)
+        check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
+        check_choice("`schedule`", self.schedule, SCHEDULES)
         if not self.lr > 0:
-            raise InvalidArgumentError(f"pretrain: `lr` must be > 0, got {self.lr!r}")
+            raise InvalidArgumentError(f"`lr` must be > 0, got {self.lr!r}")
         for name in ("clip_norm", "weight_decay"):
             if not getattr(self, name) >= 0:
-                raise InvalidArgumentError(f"pretrain: `{name}` must be >= 0, got {getattr(self, name)!r}")
+                raise InvalidArgumentError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         for name in ("beta1", "beta2"):
-            check_probability(f"pretrain: `{name}`", getattr(self, name))
-        if self.dropout is not None:
-            check_probability("pretrain: `dropout`", self.dropout)
+            check_probability(f"`{name}`", getattr(self, name))
         if self.warmup_steps > self.max_steps:
             raise InvalidArgumentError(
-                f"pretrain: `warmup_steps` ({self.warmup_steps}) exceeds `max_steps` ({self.max_steps})"
+                f"`warmup_steps` ({self.warmup_steps}) exceeds `max_steps` ({self.max_steps})"
             )
 
     @classmethod
-    def from_toml(cls, path: str | Path | None = None, **overrides: Any) -> PretrainConfig:
+    def from_toml(cls, path: str | Path | None = None, **overrides: Any) -> Self:
         """Fields from the TOML file at `path` (flat keys, this class's field names), then `overrides` on top."""
         fields: dict[str, Any] = {}
         if path is not None:
@@ -122,6 +114,50 @@ class PretrainConfig:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class PretrainConfig(TrainConfig):
+    """A pre-training run: the loop's settings (TrainConfig), and what it trains on and how."""
+
+    command: ClassVar[str] = "pretrain"
+
+    # What to learn: "mlm" = masked language model + next sentence prediction (BERT's), "clm" = causal
+    # language model (each token predicted from the ones before it).
+    objective: str = "mlm"
+
+    # Where things are: the prepared data (`bertkit prepare`) and the tokenizer it was prepared with.
+    data: str = ""
+    tokenizer: str = ""
+
+    # The model: a Google BERT size; dropout None keeps the preset's 0.1 (0 is what Cramming recommends).
+    preset: str = "tiny"
+    dropout: float | None = None
+
+    # The data: for mlm, instances as Google's create_pretraining_data.py builds them, masked afresh every
+    # epoch; for clm, each document a sequence (split into windows of seq_len), and the mlm settings unused.
+    seq_len: int = 128
+    mlm_probability: float = 0.15
+    max_predictions_per_seq: int = 20
+    short_seq_prob: float = 0.1
+    whole_word_mask: bool = False
+    num_workers: int = 1
+
+    def __post_init__(self) -> None:
+        for name in ("data", "tokenizer"):
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
+        super().__post_init__()
+        for name in ("data", "tokenizer"):
+            if not getattr(self, name):
+                raise InvalidArgumentError(f"`{name}` is required")
+        check_int("`seq_len`", self.seq_len)
+        check_int("`num_workers`", self.num_workers, minimum=0)
+        check_data_settings(self.mlm_probability, self.max_predictions_per_seq, self.short_seq_prob)
+        check_choice("`objective`", self.objective, OBJECTIVES)
+        check_choice("`preset`", self.preset, tuple(PRESETS))
+        if self.dropout is not None:
+            check_probability("`dropout`", self.dropout)
+
+
 def _check_type(name: str, value: Any, hint: Any) -> None:
     """TOML values arrive untyped: reject `lr = "fast"` here, with the key's name, not deep inside the loop."""
     allowed = typing.get_args(hint) or (hint,)  # `float | None` -> (float, NoneType)
@@ -129,4 +165,4 @@ def _check_type(name: str, value: Any, hint: Any) -> None:
         allowed += (int,)  # `lr = 1` in TOML is an int
     if type(value) not in allowed:  # exact type: a bool is not an int here
         names = " or ".join("none" if t is type(None) else t.__name__ for t in allowed)
-        raise InvalidArgumentError(f"pretrain: `{name}` must be {names}, got {value!r}")
+        raise InvalidArgumentError(f"`{name}` must be {names}, got {value!r}")

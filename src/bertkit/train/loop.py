@@ -1,9 +1,11 @@
-"""The pre-training loop: MLM + NSP on prepared data, on one CPU or many GPUs, resumable to the bit.
+"""The training loop: one loop for every objective (MLM + NSP, causal LM, fine-tuning tasks), on one CPU or
+many GPUs, resumable to the bit.
 
-Read top to bottom: set up (process group, tokenizer, model, optimizer, schedule, data), maybe resume, then
-repeat {grad_accum micro-batches forward/backward, clip, step, log, evaluate, checkpoint}, then export the
-model. Under torchrun every process runs this same code on its own share of each global batch; DDP averages
-the gradients, and rank 0 alone writes files.
+Read top to bottom: set up (process group, the objective's model and data, optimizer, schedule), maybe resume,
+then repeat {grad_accum micro-batches forward/backward, clip, step, log, evaluate, checkpoint}, then export the
+model. The objective (objective.py) gives the model, the batches and the metrics; everything else is here.
+Under torchrun every process runs this same code on its own share of each global batch; DDP averages the
+gradients, and rank 0 alone writes files.
 """
 
 from __future__ import annotations
@@ -11,24 +13,23 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
+from functools import partial
 from pathlib import Path
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from bertkit.config import BertConfig
-from bertkit.constants import IGNORE_INDEX
-from bertkit.data.loader import PretrainingData
 from bertkit.errors import TrainingError
-from bertkit.model import BertForPreTraining
-from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train import distributed
-from bertkit.train.config import PretrainConfig
+from bertkit.train.config import PretrainConfig, TrainConfig
 from bertkit.train.distributed import Distributed, all_reduce_sum, gather_to_main
 from bertkit.train.metrics import MetricsLog
+from bertkit.train.objective import Batch, Objective, TrainingBatches, stack_counts
 from bertkit.train.optim import build_optimizer
+from bertkit.train.pretraining import OBJECTIVES
 from bertkit.train.schedule import build_scheduler
 from bertkit.train.state import (
     TrainState,
@@ -41,37 +42,33 @@ from bertkit.train.state import (
     save_checkpoint,
 )
 
-# Counters summed over micro-batches, processes and log steps; one all-reduce carries them all.
-LOSS, MLM_CORRECT, MLM_TOTAL, NSP_CORRECT, NSP_TOTAL, TOKENS, BATCHES = range(7)
+# The loop's own counters, ahead of the objective's in one vector that one all-reduce carries: the sum of the
+# micro-batch losses (what is minimised, checked for NaN), micro-batches, non-padding tokens.
+LOSS, BATCHES, TOKENS = range(3)
+OWN = TOKENS + 1  # where the objective's counts start
 
 
 def pretrain(cfg: PretrainConfig) -> Path | None:
-    """Run (or with cfg.resume, continue) pre-training; returns RUN_DIR/final, the exported model (in the
-    process that wrote it, rank 0; None in the others)."""
+    """Run (or with cfg.resume, continue) pre-training with `cfg.objective`; returns RUN_DIR/final."""
+    return train(cfg, partial(OBJECTIVES[cfg.objective], cfg))
+
+
+def train(cfg: TrainConfig, make_objective: Callable[[Distributed], Objective]) -> Path | None:
+    """Train what `make_objective(ctx)` gives (ctx: this process's rank, world size and device); returns
+    RUN_DIR/final, the exported model (in the process that wrote it, rank 0; None in the others)."""
     ctx = distributed.setup(cfg.device)
     succeeded = False
     try:
-        final = _pretrain(cfg, ctx)
+        final = _train(cfg, make_objective, ctx)
         succeeded = True
         return final
     finally:
         distributed.teardown(ctx, wait_for_all=succeeded)  # a failed process must not wait on the others
 
 
-def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer) -> BertConfig:
-    """The preset, sized to the tokenizer's vocabulary and the sequence length."""
-    overrides = dict(
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        max_position_embeddings=max(512, cfg.seq_len),
-        gradient_checkpointing=cfg.gradient_checkpointing,
-    )
-    if cfg.dropout is not None:
-        overrides |= dict(hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout)
-    return BertConfig.preset(cfg.preset, **overrides)
-
-
-def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
+def _train(
+    cfg: TrainConfig, make_objective: Callable[[Distributed], Objective], ctx: Distributed
+) -> Path | None:
     run_dir = Path(cfg.out)
     resume_from = latest_checkpoint(run_dir) if cfg.resume else None  # fail before any slow set-up
     if resume_from is None and checkpoint_dirs(run_dir):
@@ -79,24 +76,9 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
             f"{run_dir} already holds checkpoints; pass `resume` to continue that run, "
             "or choose another `out`"
         )
-    tokenizer = WordPieceTokenizer.from_pretrained(cfg.tokenizer)
-    data_args = dict(
-        max_seq_length=cfg.seq_len,
-        batch_size=cfg.batch_size,
-        mlm_probability=cfg.mlm_probability,
-        max_predictions_per_seq=cfg.max_predictions_per_seq,
-        short_seq_prob=cfg.short_seq_prob,
-        whole_word_mask=cfg.whole_word_mask,
-        seed=cfg.seed,
-        rank=ctx.rank,
-        world_size=ctx.world_size,
-        num_workers=cfg.num_workers,
-    )
-    train_data = PretrainingData(cfg.data, tokenizer, split="train", **data_args)
-    heldout = PretrainingData(cfg.data, tokenizer, split="heldout", **data_args) if cfg.eval_every else None
-
-    torch.manual_seed(cfg.seed)  # the same initial weights in every process
-    raw_model = BertForPreTraining(model_config(cfg, tokenizer)).to(ctx.device)
+    objective = make_objective(ctx)
+    raw_model = objective.model.to(ctx.device)
+    raw_model.set_gradient_checkpointing(cfg.gradient_checkpointing)
     optimizer = build_optimizer(
         raw_model, cfg.optimizer, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps
     )
@@ -105,7 +87,7 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
     )
 
     if resume_from is not None:
-        state = _resume(resume_from, raw_model, optimizer, scheduler, train_data, ctx)
+        state = _resume(resume_from, raw_model, optimizer, scheduler, objective.train, ctx, cfg.command)
     else:
         state = TrainState()
         torch.manual_seed(cfg.seed + ctx.rank)  # each process its own dropout masks
@@ -125,15 +107,17 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
     )
     autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
-    batches = iter(train_data)
-    bar = tqdm(total=cfg.max_steps, initial=state.step, desc="pretrain", unit="step", disable=not ctx.is_main)
-    window = torch.zeros(7, dtype=torch.float64)  # counters since the last log line
+    batches = iter(objective.train)
+    bar = tqdm(
+        total=cfg.max_steps, initial=state.step, desc=cfg.command, unit="step", disable=not ctx.is_main
+    )
+    window = torch.zeros(OWN + len(objective.counts), dtype=torch.float64)  # counters since the last log line
     window_start = time.perf_counter()
     model.train()
     try:
         while state.step < cfg.max_steps:
             # --- one optimizer step: grad_accum micro-batches, gradients averaged over them and processes
-            counters = torch.zeros(7, dtype=torch.float64, device=ctx.device)
+            counters = torch.zeros_like(window, device=ctx.device)
             for micro in range(cfg.grad_accum):
                 batch = {k: v.to(ctx.device, non_blocking=True) for k, v in next_batch(batches).items()}
                 last = micro == cfg.grad_accum - 1
@@ -142,7 +126,7 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
                     with autocast:
                         out = model(**batch)
                     (out.loss / cfg.grad_accum).backward()
-                counters += _counts(out, batch)
+                counters += _counts(objective, out, batch)
             counters = all_reduce_sum(counters, ctx).cpu()
             loss = counters[LOSS].item() / counters[BATCHES].item()  # mean over micro-batches and processes
             lr = scheduler.get_last_lr()[0]
@@ -160,22 +144,23 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
                     "lower `lr`, raise `warmup_steps`, or pass `skip_nonfinite` to skip such steps"
                 )
             elif ctx.is_main:
-                tqdm.write(f"pretrain: step {state.step + 1}: non-finite loss {loss}, update skipped")
+                tqdm.write(f"{cfg.command}: step {state.step + 1}: non-finite loss {loss}, update skipped")
             optimizer.zero_grad(set_to_none=True)
             scheduler.step()
             state.step += 1
             state.tokens_seen += int(counters[TOKENS].item())
-            if finite:  # a skipped step's NaN would poison the logged averages
+            if finite:  # a skipped step's NaN would poison the logged figures
                 window += counters
             bar.update(1)
 
             # --- log, evaluate, checkpoint
             if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
                 elapsed = time.perf_counter() - window_start
+                figures = _figures(objective, window)
                 record = {
                     "step": state.step,
                     "split": "train",
-                    **_rates(window),
+                    **figures,
                     "lr": lr,
                     "grad_norm": grad_norm,
                     "tokens_per_s": window[TOKENS].item() / elapsed,
@@ -185,39 +170,31 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
                     record["skipped"] = True
                 if log is not None:
                     log.write(record)
-                bar.set_postfix(
-                    loss=record["loss"],
-                    mlm_acc=record["mlm_acc"],
-                    nsp_acc=record["nsp_acc"],
-                    lr=lr,
-                    tok_s=round(record["tokens_per_s"]),
-                )
+                bar.set_postfix(**figures, lr=lr, tok_s=round(record["tokens_per_s"]))
                 window.zero_()
                 window_start = time.perf_counter()
             pause_start = time.perf_counter()
-            if heldout is not None and (state.step % cfg.eval_every == 0 or state.step == cfg.max_steps):
-                record = {
-                    "step": state.step,
-                    "split": "heldout",
-                    **evaluate(raw_model, heldout, cfg, ctx, autocast),
-                }
+            if objective.heldout is not None and (
+                state.step % cfg.eval_every == 0 or state.step == cfg.max_steps
+            ):
+                figures = evaluate(raw_model, objective, cfg.eval_batches, ctx, autocast)
                 if log is not None:
-                    log.write(record)
-                    tqdm.write(
-                        f"pretrain: step {state.step}: heldout loss {record['loss']:.4f}, "
-                        f"MLM accuracy {record['mlm_acc']:.3f}, NSP accuracy {record['nsp_acc']:.3f}"
+                    log.write({"step": state.step, "split": "heldout", **figures})
+                    shown = ", ".join(
+                        f"{name} {value:.4g}" for name, value in figures.items() if value is not None
                     )
+                    tqdm.write(f"{cfg.command}: step {state.step}: heldout {shown}")
             if state.step % cfg.save_every == 0 or state.step == cfg.max_steps:
-                _checkpoint(run_dir, raw_model, optimizer, scheduler, train_data, state, cfg.keep, ctx)
+                _checkpoint(run_dir, raw_model, optimizer, scheduler, objective.train, state, cfg.keep, ctx)
             # Evaluation and checkpoints are not training time.
             window_start += time.perf_counter() - pause_start
     except (torch.OutOfMemoryError, RuntimeError) as e:
         if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
             raise  # a bug, not a full memory (the CPU allocator reports that as a plain RuntimeError)
         raise TrainingError(
-            f"out of memory at step {state.step + 1} with `batch_size` {cfg.batch_size} and `seq_len` {cfg.seq_len} "
-            f"on {ctx.device}: lower `batch_size` and raise `grad_accum` by the same factor (the same global batch), "
-            "or use `gradient_checkpointing`, `bf16` or a smaller `seq_len`"
+            f"out of memory at step {state.step + 1} with `batch_size` {cfg.batch_size} on {ctx.device}: "
+            "lower `batch_size` and raise `grad_accum` by the same factor (the same global batch), "
+            "or use `gradient_checkpointing`, `bf16` or shorter sequences"
         ) from e
     finally:
         bar.close()
@@ -227,7 +204,7 @@ def _pretrain(cfg: PretrainConfig, ctx: Distributed) -> Path | None:
 
     if not ctx.is_main:
         return None
-    raw_model.save_pretrained(run_dir / "final", tokenizer=tokenizer)
+    raw_model.save_pretrained(run_dir / "final", tokenizer=objective.tokenizer)
     return run_dir / "final"
 
 
@@ -238,58 +215,36 @@ def next_batch(batches):
         return next(batches)
 
 
-def _counts(out, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-    """[loss, MLM correct, MLM predicted, NSP correct, NSP total, tokens, 1] of one micro-batch."""
-    with torch.no_grad():
-        labels = batch["labels"][batch["labels"] != IGNORE_INDEX]  # aligned with out.mlm_logits' rows
-        nsp_labels = batch["next_sentence_label"].view(-1)
-        return torch.stack(
-            [
-                out.loss.detach().double(),
-                (out.mlm_logits.argmax(-1) == labels).sum().double(),
-                torch.tensor(labels.numel(), dtype=torch.float64, device=labels.device),
-                (out.nsp_logits.argmax(-1) == nsp_labels).sum().double(),
-                torch.tensor(nsp_labels.numel(), dtype=torch.float64, device=labels.device),
-                batch["attention_mask"].sum().double(),
-                torch.ones((), dtype=torch.float64, device=labels.device),
-            ]
-        )
+@torch.no_grad()
+def _counts(objective: Objective, out, batch: Batch) -> torch.Tensor:
+    """The loop's counters of one micro-batch (LOSS, BATCHES, TOKENS), then the objective's."""
+    own = stack_counts(out.loss.detach(), 1, batch["attention_mask"].sum())
+    return torch.cat([own, objective.measure(out, batch)])
 
 
-def _rates(counters: torch.Tensor) -> dict[str, float | None]:
-    """Mean loss over the micro-batches, and accuracies as correct / total (not a mean of per-batch ratios);
-    None when there is nothing to average (every step of the window skipped as non-finite)."""
-
-    def ratio(num: int, den: int) -> float | None:
-        return counters[num].item() / counters[den].item() if counters[den] > 0 else None
-
-    return {
-        "loss": ratio(LOSS, BATCHES),
-        "mlm_acc": ratio(MLM_CORRECT, MLM_TOTAL),
-        "nsp_acc": ratio(NSP_CORRECT, NSP_TOTAL),
-    }
+def _figures(objective: Objective, totals: torch.Tensor) -> dict[str, float | None]:
+    """The objective's figures from the sums of its counts."""
+    return objective.metrics(dict(zip(objective.counts, totals[OWN:].tolist(), strict=True)))
 
 
 @torch.no_grad()
 def evaluate(
-    model: BertForPreTraining,
-    data: PretrainingData,
-    cfg: PretrainConfig,
+    model: torch.nn.Module,
+    objective: Objective,
+    eval_batches: int,
     ctx: Distributed,
     autocast: torch.autocast,
-) -> dict[str, float]:
-    """Loss and accuracies on the first `eval_batches` held-out batches: the same batches every time, so
+) -> dict[str, float | None]:
+    """The objective's figures on the first `eval_batches` held-out batches: the same batches every time, so
     the curve is comparable from one evaluation to the next. Dropout off; no RNG of training is touched.
 
     Every process walks the same global batches (its share of each; empty at the end of a small split) and
-    joins the one all-reduce. The shares differ in size, so the loss is summed per masked token and per
-    instance rather than averaged per batch: it is the loss of those instances however batches and
-    processes divide them, the same for one process as for many."""
+    joins the one all-reduce. The objective's counts are sums (per token, per instance), so the figures are
+    those of these batches however processes divide them, the same for one process as for many."""
     model.eval()
-    # _counts' seven, then the MLM loss summed over masked tokens and the NSP loss summed over pairs
-    counters = torch.zeros(9, dtype=torch.float64, device=ctx.device)
-    batches = data.one_epoch()
-    for _ in range(cfg.eval_batches):
+    totals = torch.zeros(OWN + len(objective.counts), dtype=torch.float64, device=ctx.device)
+    batches = objective.heldout.one_epoch()
+    for _ in range(eval_batches):
         try:
             batch = {k: v.to(ctx.device) for k, v in next_batch(batches).items()}
         except StopIteration:
@@ -298,18 +253,20 @@ def evaluate(
             continue  # nothing of this global batch is ours; a forward pass would average over nothing (NaN)
         with autocast:
             out = model(**batch)
-        counts = _counts(out, batch)
-        mlm_sum, nsp_sum = out.mlm_loss * counts[MLM_TOTAL], out.nsp_loss * counts[NSP_TOTAL]  # mean x count
-        counters += torch.cat([counts, torch.stack([mlm_sum, nsp_sum]).double()])
+        totals += _counts(objective, out, batch)
     batches.close()
     model.train()
-    totals = all_reduce_sum(counters, ctx).cpu()
-    loss = totals[7] / totals[MLM_TOTAL] + totals[8] / totals[NSP_TOTAL]  # MLM + NSP, as the model's loss
-    return _rates(totals[:7]) | {"loss": loss.item()}
+    return _figures(objective, all_reduce_sum(totals, ctx).cpu())
 
 
 def _resume(
-    path: Path, model: BertForPreTraining, optimizer, scheduler, data: PretrainingData, ctx: Distributed
+    path: Path,
+    model: torch.nn.Module,
+    optimizer,
+    scheduler,
+    data: TrainingBatches,
+    ctx: Distributed,
+    command: str,
 ) -> TrainState:
     state = load_checkpoint(path, model)
     if len(state.rng) != ctx.world_size:
@@ -322,16 +279,16 @@ def _resume(
     data.load_state_dict(state.data[ctx.rank])
     restore_rng(state.rng[ctx.rank])
     if ctx.is_main:
-        tqdm.write(f"pretrain: resuming from {path} (step {state.step})")
+        tqdm.write(f"{command}: resuming from {path} (step {state.step})")
     return state
 
 
 def _checkpoint(
     run_dir: Path,
-    model: BertForPreTraining,
+    model: torch.nn.Module,
     optimizer,
     scheduler,
-    data: PretrainingData,
+    data: TrainingBatches,
     state: TrainState,
     keep: int,
     ctx: Distributed,

@@ -1,7 +1,7 @@
 """RUN_DIR/metrics.jsonl: one JSON object a line, appended and flushed as training goes, so a crash loses nothing.
 
-Training records: {"step", "split": "train", "loss", "mlm_acc", "nsp_acc", "lr", "tokens_per_s", ...};
-evaluation records: {"step", "split": "heldout", "loss", "mlm_acc", "nsp_acc"}.
+Training records: {"step", "split": "train", the objective's figures ("loss", "mlm_acc", ...), "lr",
+"tokens_per_s", ...}; evaluation records: {"step", "split": "heldout", the objective's figures}.
 """
 
 from __future__ import annotations

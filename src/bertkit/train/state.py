@@ -170,7 +170,7 @@ def load_checkpoint(path: str | Path, model: nn.Module) -> TrainState:
     if info.newly_initialised or info.unused:
         raise CheckpointError(
             f"{path}: the weights do not match this model (missing {info.newly_initialised}, "
-            f"unexpected {info.unused}); was the run started with another `preset`?"
+            f"unexpected {info.unused}); was the run started with another `preset` or `objective`?"
         )
     try:
         raw = torch.load(path / "trainer.pt", map_location="cpu", weights_only=True)
