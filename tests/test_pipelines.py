@@ -108,6 +108,9 @@ def test_recite_errors(poet, saved_model):
         recite(model, tokenizer, "床前龘明x")
     with pytest.raises(InvalidArgumentError, match="add `do_sample`"):
         recite(model, tokenizer, "床前", top_k=3)
+    for empty in ("", "  "):
+        with pytest.raises(InvalidArgumentError, match="holds no text; give the first characters"):
+            recite(model, tokenizer, empty)
     mlm, mlm_tokenizer = load_for_inference(saved_model)
     with pytest.raises(InvalidArgumentError, match="BertForMaskedLM has no causal language-model head"):
         recite(mlm, mlm_tokenizer, "床前")

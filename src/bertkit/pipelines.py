@@ -101,6 +101,10 @@ def recite(
     if not do_sample and (temperature != 1.0 or top_k is not None or top_p is not None):
         raise InvalidArgumentError("`temperature`, `top_k` and `top_p` shape sampling; add `do_sample`")
     encoding = tokenizer.encode(prompt, add_special_tokens=False)
+    if not encoding.ids:
+        raise InvalidArgumentError(
+            f"the prompt {prompt!r} holds no text; give the first characters of what to recite, e.g. 床前"
+        )
     unknown = [
         prompt[a:b]
         for i, (a, b) in zip(encoding.ids, encoding.offsets, strict=True)
