@@ -23,6 +23,7 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from bertkit.errors import TrainingError
+from bertkit.files import write_text_atomically
 from bertkit.train import distributed
 from bertkit.train.config import PretrainConfig, TrainConfig
 from bertkit.train.distributed import Distributed, all_reduce_sum, gather_to_main
@@ -94,7 +95,7 @@ def _train(
     if ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         remove_partial_checkpoints(run_dir)
-        (run_dir / "run.json").write_text(json.dumps(cfg.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_text_atomically(run_dir / "run.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
     log = MetricsLog(run_dir, resume_step=state.step if resume_from else None) if ctx.is_main else None
 
     model = torch.compile(raw_model) if cfg.compile else raw_model

@@ -129,13 +129,8 @@ def measure_clm(out: ModelOutput, batch: Batch) -> torch.Tensor:
 
 def clm_metrics(totals: dict[str, float]) -> dict[str, float | None]:
     """loss per predicted token, next-token accuracy, and perplexity = exp(loss)."""
-    loss = ratio(totals, "loss", "predicted")
-    return {
-        "loss": loss,
-        "next_token_acc": ratio(totals, "correct", "predicted"),
-        "perplexity": None
-        if loss is None
-        else math.exp(loss)
-        if loss < 700
-        else math.inf,  # exp overflows at ~709
-    }
+    loss, accuracy = ratio(totals, "loss", "predicted"), ratio(totals, "correct", "predicted")
+    if loss is None:  # every step of the window skipped
+        return {"loss": None, "next_token_acc": accuracy, "perplexity": None}
+    perplexity = math.exp(loss) if loss < 700 else math.inf  # exp overflows at ~709
+    return {"loss": loss, "next_token_acc": accuracy, "perplexity": perplexity}
