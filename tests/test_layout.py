@@ -18,8 +18,11 @@ LAYERS = [
     {"config"},
     {"data", "checkpoint"},
     {"model", "checkpoint.convert"},  # convert builds each architecture's model class to check the weights
+    {"tasks"},  # task files, their batches and metrics; fine-tuning objectives in train/ build on them
     {"train"},
-    {"pipelines", "demo"},
+    {"pipelines"},
+    {"viz"},
+    {"demo", "serve"},
     {"cli", "__main__", "__init__"},
 ]
 

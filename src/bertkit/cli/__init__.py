@@ -1,0 +1,60 @@
+"""The `bertkit` command: argument parsing only; every subcommand is one call into the library.
+
+Each module of this package adds a group of subcommands (its `COMMANDS`: functions that add one subparser
+and set `func`, a callable taking the parsed namespace).
+
+The library's errors name its parameters in backquotes (`batch_size`); `main` prints them as this command's
+flags (--batch-size), so one message serves both the Python API and the command line.
+"""
+
+import argparse
+import re
+import sys
+
+from bertkit.cli import checkpoints, inference, text, training
+from bertkit.errors import BertkitError
+
+DESCRIPTION = """\
+BERT from scratch: learn a WordPiece vocabulary from your text, prepare it, pre-train a BERT (masked language
+model + next-sentence prediction, or a causal language model; on one CPU or many GPUs with torchrun), then use
+it: fill in [MASK]s, continue a text (recite), convert and inspect Hugging Face checkpoints. `bertkit demo`
+runs it all on the bundled Tang poems. `bertkit COMMAND --help` explains each command."""
+
+# The groups in the order `bertkit --help` lists them.
+COMMAND_MODULES = [text, training, inference, checkpoints]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bertkit", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMAND_MODULES:
+        for add in module.COMMANDS:
+            add(sub)
+    return parser
+
+
+def as_flags(message: str, parser: argparse.ArgumentParser) -> str:
+    """The library's `parameter` names in `message` written as `parser`'s flags; other quoted names stay."""
+    flags = {a.dest: _long_flag(a.option_strings) for a in parser._actions if a.option_strings}
+    return re.sub(r"`(\w+)`", lambda m: flags.get(m[1], m[0]), message)
+
+
+def _long_flag(option_strings: list[str]) -> str:
+    """--batch-size of ["-b", "--batch-size"]; --resume of ["--resume", "--no-resume"]."""
+    return next((o for o in option_strings if o.startswith("--")), option_strings[0])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args) or 0
+    except BertkitError as err:
+        command = parser._subparsers._group_actions[0].choices[args.command]
+        print(f"bertkit: error: {as_flags(str(err), command)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bertkit: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,71 @@
+"""Commands that use a trained model on text: fill in [MASK]s, recite a poem."""
+
+import argparse
+
+
+def add_fill_mask(sub) -> None:
+    p = sub.add_parser(
+        "fill-mask",
+        help="the most likely tokens for each [MASK] in a text",
+        description="Loads a model directory with an MLM head and its tokenizer (e.g. RUN_DIR/final) "
+        "and prints, for each [MASK] left to right, the top-k tokens with their probabilities.",
+    )
+    p.add_argument("text", help='text with one or more [MASK] tokens, e.g. "床前明[MASK]光"')
+    p.add_argument(
+        "--model", required=True, metavar="DIR", help="model directory (config.json, weights, vocab.txt)"
+    )
+    p.add_argument("--top-k", type=int, default=5, metavar="K", help="predictions per [MASK] (default: 5)")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print a JSON list per [MASK] of {"token": ..., "score": ...}, best first',
+    )
+    p.set_defaults(func=_fill_mask)
+
+
+def _fill_mask(args: argparse.Namespace) -> None:
+    import json
+
+    from bertkit.pipelines import fill_mask, load_for_inference
+
+    predictions = fill_mask(*load_for_inference(args.model), args.text, top_k=args.top_k)
+    if args.json:
+        print(json.dumps(predictions, ensure_ascii=False))
+        return
+    for i, candidates in enumerate(predictions, start=1):
+        print(f"[MASK] {i}: " + "  ".join(f"{c['token']} {c['score']:.3f}" for c in candidates))
+
+
+def add_recite(sub) -> None:
+    p = sub.add_parser(
+        "recite",
+        help="continue a text with a causal language model, e.g. the rest of a poem",
+        description="Loads a model directory with a causal language-model head (from `bertkit pretrain "
+        "--objective clm`) and its tokenizer, and continues [CLS] PROMPT token by token until [SEP] (a "
+        "document's end in training): the most likely token, or a random draw with --sample.",
+    )
+    p.add_argument("prompt", help='the beginning of the text, e.g. "床前"')
+    p.add_argument("--model", required=True, metavar="DIR", help="directory: config.json, weights, vocab.txt")
+    p.add_argument("--max-new-tokens", type=int, metavar="N", help="(default: 400, or what positions allow)")
+    p.add_argument("--sample", action="store_true", dest="do_sample", help="draw tokens at random")
+    p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="<1 sharper, >1 flatter")
+    p.add_argument("--top-k", type=int, metavar="K", help="draw from the K most likely tokens")
+    p.add_argument(
+        "--top-p", type=float, metavar="P", help="draw from the likeliest tokens holding probability P"
+    )
+    p.add_argument("--seed", type=int, metavar="S", help="the same S draws the same text")
+    p.add_argument("--json", action="store_true", help='print {"prompt": ..., "text": ...}')
+    p.set_defaults(func=_recite)
+
+
+def _recite(args: argparse.Namespace) -> None:
+    import json
+
+    from bertkit.pipelines import load_causal_lm, recite
+
+    options = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "seed")
+    text = recite(*load_causal_lm(args.model), args.prompt, **{k: getattr(args, k) for k in options})
+    print(json.dumps({"prompt": args.prompt, "text": text}, ensure_ascii=False) if args.json else text)
+
+
+COMMANDS = [add_fill_mask, add_recite]

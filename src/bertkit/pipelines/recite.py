@@ -1,0 +1,77 @@
+"""Continue a text with a causal language model: the tutorial's student reciting a poem from its start."""
+
+from __future__ import annotations
+
+import torch
+
+from bertkit.constants import SPECIAL_TOKENS
+from bertkit.errors import InvalidArgumentError
+from bertkit.model import BertLMHeadModel, BertPreTrainedModel
+from bertkit.pipelines.load import NO_CAUSAL_HEAD
+from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.tokenizer.decode import decode_cjk
+
+# A default long enough for the longest poem of the Tang corpus; recite caps it by the model's positions.
+RECITE_MAX_NEW_TOKENS = 400
+
+
+@torch.inference_mode()
+def recite(
+    model: BertPreTrainedModel,
+    tokenizer: WordPieceTokenizer,
+    prompt: str,
+    max_new_tokens: int | None = None,
+    do_sample: bool = False,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> str:
+    """`prompt` and the model's continuation of it, up to the first [SEP] (which ends every training document,
+    `[CLS] text [SEP]`). The model reads `[CLS] prompt` (no [SEP]: the text is not over).
+
+    max_new_tokens: default 400, or as many as the model's positions leave. Greedy unless do_sample;
+    temperature, top_k and top_p shape the sampled distribution; seed makes the draws reproducible.
+    Chinese comes back without spaces between characters.
+    """
+    if not isinstance(model, BertLMHeadModel):
+        raise InvalidArgumentError(f"{type(model).__name__} {NO_CAUSAL_HEAD}")
+    if not do_sample and (temperature != 1.0 or top_k is not None or top_p is not None):
+        raise InvalidArgumentError("`temperature`, `top_k` and `top_p` shape sampling; add `do_sample`")
+    encoding = tokenizer.encode(prompt, add_special_tokens=False)
+    if not encoding.ids:
+        raise InvalidArgumentError(
+            f"the prompt {prompt!r} holds no text; give the first characters of what to recite, e.g. 床前"
+        )
+    unknown = [
+        prompt[a:b]
+        for i, (a, b) in zip(encoding.ids, encoding.offsets, strict=True)
+        if i == tokenizer.unk_token_id
+    ]
+    if unknown:
+        raise InvalidArgumentError(
+            "the prompt has characters outside the model's vocabulary, which would become [UNK]: "
+            + ", ".join(map(repr, unknown))
+        )
+    ids = [tokenizer.cls_token_id, *encoding.ids]
+    if max_new_tokens is None:
+        room = model.config.max_position_embeddings - len(ids)
+        max_new_tokens = max(1, min(RECITE_MAX_NEW_TOKENS, room))  # a full prompt gets generate's error
+    generated = model.generate(
+        torch.tensor([ids]),
+        max_new_tokens=max_new_tokens,
+        do_sample=do_sample,
+        temperature=temperature,
+        top_k=top_k,
+        top_p=top_p,
+        eos_token_id=tokenizer.sep_token_id,
+        generator=None if seed is None else torch.Generator().manual_seed(seed),
+    )[0]
+
+    def readable(token_ids) -> list[str]:
+        return [t for t in tokenizer.convert_ids_to_tokens(token_ids) if t not in SPECIAL_TOKENS]
+
+    prompt_tokens = readable(encoding.ids)
+    # Decoding the prompt's tokens with the new ones puts the right space (or none) where they meet.
+    joined = decode_cjk(prompt_tokens + readable(generated[len(ids) :]))
+    return prompt + joined[len(decode_cjk(prompt_tokens)) :]
