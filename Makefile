@@ -15,13 +15,13 @@ demo: $(BIN)/python
 
 test: $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/ruff format --check src tests benchmarks scripts examples
 	$(BIN)/python -m pytest -q
 
 lint: $(BIN)/python
-	$(BIN)/ruff check src tests benchmarks scripts
-	$(BIN)/ruff format --check src tests benchmarks scripts
+	$(BIN)/ruff check src tests benchmarks scripts examples
+	$(BIN)/ruff format --check src tests benchmarks scripts examples
 
 # Every benchmark docs/benchmarks.md cites, ours and the reference in one process each (about 30 minutes on
 # 2 cores). Debian's `fortunes` packages, where installed, make the text benchmarks' corpus larger.
@@ -36,6 +36,10 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/checkpoint.py
 	$(BIN)/python benchmarks/pretrain.py
 	$(BIN)/python benchmarks/time_to_accuracy.py
+	$(BIN)/python benchmarks/serve.py
+	$(BIN)/python benchmarks/embed.py
+	$(BIN)/python benchmarks/pipelines.py
+	$(BIN)/python benchmarks/finetune.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info runs/demo

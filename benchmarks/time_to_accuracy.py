@@ -1,69 +1,101 @@
-"""Time to accuracy on the demo corpus: steps and training seconds until MLM accuracy crosses a threshold.
+"""The demo's two models, measured: what each knows after `make demo`'s recipe, for several seeds, and how
+fast it gets there; with --heldout, how much of it generalises to poems the models never see.
 
-Runs `make demo`'s pre-training (bertkit.demo: the bundled Tang poems, its vocabulary, preset and settings) for
-`--max-steps`, then reads the run's metrics.jsonl. Training seconds add up each logging window's tokens over its
-tokens/s, so evaluation and checkpoint pauses are not counted. "Train" accuracy is over the masked tokens of each
-logging window's batches (the poems the model is memorising); "heldout" is the few poems it never sees.
-Ours only: a reference loop run as long would double the wall time, and benchmarks/pretrain.py already compares
-throughput and accuracy after the same steps.
+For each seed, trains the cloze model (MLM + NSP) and the poem language model exactly as `bertkit demo` does
+(bertkit.demo: the bundled Tang poems, the demo's vocabulary, presets and settings), then reports
+- the cloze score: famous lines whose hidden character is ranked first, as whole lines and as fragments;
+- recitation: Li Bai's poems (those whose first two characters begin no other poem) and all poems recited
+  exactly from their first two characters, greedy, punctuation aside;
+- training seconds and the first step at which the training accuracy (MLM / next-token, over each logging
+  window's batches) reaches --threshold.
+With --heldout F, a fraction F of the poems is held out of both models' training and the held-out accuracy and
+perplexity are reported instead (the demo itself trains on every poem: the lazy student memorises).
+Ours only: there is no reference recipe to compare with; benchmarks/pretrain.py and benchmarks/generate.py
+compare speed with transformers.
 
-    .venv/bin/python benchmarks/time_to_accuracy.py [--max-steps N] [--threshold 0.5] [--out DIR]
+    .venv/bin/python benchmarks/time_to_accuracy.py [--seeds 0 1 2] [--heldout 0.1] [--out DIR]
 """
 
 import argparse
+import dataclasses
+import json
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from bertkit.demo import CLOZE_LINES, DEMO_STEPS, demo_config, prepare_demo
-from bertkit.model import BertForPreTraining
-from bertkit.pipelines import fill_mask, load_for_inference
+from bertkit.demo.cloze import cloze_config, cloze_predictions, cloze_score
+from bertkit.demo.run import CLOZE_STEPS, LM_STEPS, lm_config, prepare_poems, recitation_score, recitations
 from bertkit.train.loop import pretrain
 from bertkit.train.metrics import read_metrics, training_seconds
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def crossings(records: list[dict], threshold: float) -> dict[str, tuple[int, float] | None]:
-    """Per split, (step, training seconds so far) of the first record whose MLM accuracy reaches `threshold`."""
-    first: dict[str, tuple[int, float] | None] = {"train": None, "heldout": None}
-    for r, seconds in zip(records, training_seconds(records), strict=True):
-        if first[r["split"]] is None and r["mlm_acc"] >= threshold:
-            first[r["split"]] = (r["step"], seconds)
-    return first
+def first_crossing(records: list[dict], key: str, threshold: float, split: str = "train") -> int | None:
+    """The first logged step whose `key` on `split` reaches `threshold`."""
+    return next((r["step"] for r in records if r["split"] == split and r[key] >= threshold), None)
+
+
+def measure(run_dir: Path, key: str, threshold: float) -> dict:
+    records = read_metrics(run_dir)
+    train = [r for r in records if r["split"] == "train"]
+    result = {
+        "train_seconds": round(training_seconds(records)[-1]),
+        f"train_{key}": train[-1][key],
+        "step_reaching_threshold": first_crossing(records, key, threshold),
+    }
+    heldout = [r for r in records if r["split"] == "heldout"]
+    if heldout:
+        result["heldout"] = {k: v for k, v in heldout[-1].items() if k not in ("split", "step", "time")}
+    return result
+
+
+def run_seed(out: Path, seed: int, args: argparse.Namespace) -> dict:
+    poems = prepare_poems(ROOT / "data" / "tang300.txt", out, heldout_fraction=args.heldout)
+    result: dict = {"seed": seed}
+    if "cloze" in args.models:
+        cfg = cloze_config(out, args.cloze_steps, seed=seed)
+        if args.heldout:
+            cfg = dataclasses.replace(cfg, eval_every=args.cloze_steps // 5, eval_batches=20)
+        started = time.perf_counter()
+        pretrain(cfg)
+        whole, fragments = cloze_score(cloze_predictions(out / "final"))
+        result["cloze"] = {
+            "whole": whole,
+            "fragment": fragments,
+            "wall_s": round(time.perf_counter() - started),
+        }
+        result["cloze"] |= measure(out, "mlm_acc", args.threshold)
+    if "lm" in args.models:
+        cfg = lm_config(out, args.lm_steps, seed=seed)
+        if args.heldout:
+            cfg = dataclasses.replace(cfg, eval_every=args.lm_steps // 5, eval_batches=20)
+        started = time.perf_counter()
+        pretrain(cfg)
+        wall = round(time.perf_counter() - started)
+        recited = recitation_score(recitations(out / "lm" / "final", poems), poems)
+        result["lm"] = {name: f"{a}/{b}" for name, (a, b) in recited.items()} | {"wall_s": wall}
+        result["lm"] |= measure(out / "lm", "next_token_acc", args.threshold)
+    return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--max-steps", type=int, default=DEMO_STEPS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--cloze-steps", type=int, default=CLOZE_STEPS)
+    parser.add_argument("--lm-steps", type=int, default=LM_STEPS)
+    parser.add_argument("--heldout", type=float, default=0.0, help="fraction of poems held out (default 0)")
     parser.add_argument("--threshold", type=float, default=0.5)
-    parser.add_argument("--out", default=None, help="keep the run here (default: a temporary directory)")
+    parser.add_argument("--models", nargs="+", choices=["cloze", "lm"], default=["cloze", "lm"])
+    parser.add_argument("--out", default=None, help="keep the runs here (default: a temporary directory)")
     args = parser.parse_args()
-
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(args.out or tmp)
-        prepare_demo(ROOT / "data" / "tang300.txt", out)
-        cfg = demo_config(out, args.max_steps)
-        print(
-            f"torch {torch.__version__}, {torch.get_num_threads()} threads; preset {cfg.preset}, seq {cfg.seq_len}, "
-            f"batch {cfg.batch_size}, lr {cfg.lr}, {cfg.max_steps} steps"
-        )
-        started = time.perf_counter()
-        final = pretrain(cfg)
-        wall = time.perf_counter() - started
-        records = read_metrics(out)
-        for split, hit in crossings(records, args.threshold).items():
-            best = max(r["mlm_acc"] for r in records if r["split"] == split)
-            where = f"step {hit[0]}, {hit[1]:.0f} s of training" if hit else "not reached"
-            print(f"{split:8s} MLM accuracy >= {args.threshold:.0%}: {where} (best {best:.3f})")
-        print(f"wall time {wall:.0f} s including evaluation and checkpoints")
-        model, tokenizer = load_for_inference(final, BertForPreTraining)
-        for text, answer in CLOZE_LINES:
-            [predictions] = fill_mask(model, tokenizer, text, top_k=5)
-            rank = next((i + 1 for i, p in enumerate(predictions) if p["token"] == answer), None)
-            print(f"  {text}  {answer}: rank {rank or '>5'}")
+        for seed in args.seeds:
+            result = run_seed(Path(args.out or tmp) / f"seed-{seed}", seed, args)
+            print(json.dumps(result, ensure_ascii=False))
 
 
 if __name__ == "__main__":

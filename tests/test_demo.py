@@ -1,36 +1,64 @@
 from pathlib import Path
 
-from bertkit.demo import run_demo
+import pytest
+
+from bertkit.demo import CLOZE_LINES, NSP_PAIRS, run_demo
+from bertkit.demo.poems import Poem, read_poems, recited_exactly, unique_openings, write_texts
+from bertkit.errors import FileFormatError
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "tang300.txt"
 
 
 def test_demo_runs_every_stage_and_resumes(tmp_path, capsys):
-    final = run_demo(CORPUS, tmp_path / "demo", max_steps=2)
+    final = run_demo(CORPUS, tmp_path / "demo", max_steps=2, lm_steps=2)
     out = capsys.readouterr().out
     assert (final / "config.json").exists() and (final / "vocab.txt").exists()
+    lm = tmp_path / "demo" / "lm" / "final"
+    assert '"is_decoder": true' in (lm / "config.json").read_text()
     assert (tmp_path / "demo" / "loss.png").stat().st_size > 0
+    assert (tmp_path / "demo" / "lm" / "loss.png").stat().st_size > 0
+    for picture in ("attention", "positions", "embeddings", "lm-attention", "lm-positions"):
+        assert (tmp_path / "demo" / f"{picture}.png").stat().st_size > 0
     assert "床前明[MASK]光" in out and "P(B follows A)" in out
+    assert "床前 -> 床前" in out and "of 25 recited exactly" in out and "of 313" in out
     # A second run reuses every stage instead of training again.
-    assert run_demo(CORPUS, tmp_path / "demo", max_steps=2) == final
-    assert "using the model already trained" in capsys.readouterr().out
+    assert run_demo(CORPUS, tmp_path / "demo", max_steps=2, lm_steps=2) == final
+    again = capsys.readouterr().out
+    assert "using the cloze model" in again and "using the poem language model" in again
 
 
-def test_the_quoted_poems_are_in_the_training_split():
-    """The cloze lines test what the model memorised, so none of their poems may be held out."""
-    import numpy as np
+def test_the_corpus_reads_as_poems_and_the_quoted_lines_are_in_it():
+    poems = read_poems(CORPUS)
+    assert len(poems) == 313
+    [quiet_night] = [p for p in poems if p.opening == "床前"]
+    assert quiet_night.author == "李白" and quiet_night.text.startswith("床前明月光，疑是地上霜。")
+    li_bai = unique_openings(poems, "李白")
+    assert (
+        len(li_bai) == 25
+        and min(len(p.text) for p in li_bai) == 24
+        and max(len(p.text) for p in li_bai) == 340
+    )
+    text = "\n".join(p.text for p in poems)
+    for whole, fragment, answer in CLOZE_LINES:
+        assert whole.replace("[MASK]", answer) in text and fragment.replace(
+            "[MASK]", answer
+        ) in whole.replace("[MASK]", answer)
+    assert all(line in text for pair in NSP_PAIRS for line in pair)
 
-    from bertkit.data.corpus import iter_documents
-    from bertkit.data.prepare import is_heldout
-    from bertkit.demo import CLOZE_LINES, HELDOUT_FRACTION, NSP_PAIRS
 
-    documents = ["".join(sentences) for sentences, _ in iter_documents([CORPUS])]
-    heldout = is_heldout(np.arange(len(documents)), HELDOUT_FRACTION)
-    assert heldout.any()
-    quoted = [text.replace("[MASK]", answer) for text, answer in CLOZE_LINES] + [
-        NSP_PAIRS[0][0],
-        NSP_PAIRS[0][1],
-    ]
-    for line in quoted:
-        [index] = [i for i, doc in enumerate(documents) if line in doc]
-        assert not heldout[index], line
+def test_poem_texts_and_exact_recitation(tmp_path):
+    poem = Poem("夜思", "李白", ("床前明月光，疑是地上霜。", "举头望明月，低头思故乡。"))
+    assert recited_exactly("床前明月光疑是地上霜，举头望明月 低头思故乡。", poem)
+    assert not recited_exactly("床前明月光，疑是地上霜。", poem)
+    path = write_texts([poem, Poem("t", "a", ("一二",))], tmp_path / "texts.txt")
+    assert path.read_text(encoding="utf-8") == "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\n一二\n"
+
+
+def test_a_corpus_not_made_of_poems_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("标题\n作者\n\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="bad.txt: the poem '标题' has 2 line"):
+        read_poems(bad)
+    bad.write_text("\n\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="no poems found"):
+        read_poems(bad)

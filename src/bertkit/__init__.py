@@ -15,7 +15,11 @@ from bertkit.model import (
     BertModel,
     ModelOutput,
 )
+from bertkit.pipelines import pipeline
+from bertkit.tasks.predict import evaluate, predict
 from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.train.config import FinetuneConfig
+from bertkit.train.finetuning import finetune
 
 __all__ = [
     "BertConfig",
@@ -31,10 +35,15 @@ __all__ = [
     "BertkitError",
     "CheckpointError",
     "FileFormatError",
+    "FinetuneConfig",
     "InvalidArgumentError",
     "ModelOutput",
     "PretrainingData",
     "TrainingError",
     "WordPieceTokenizer",
+    "evaluate",
+    "finetune",
+    "pipeline",
+    "predict",
     "prepare_corpus",
 ]

@@ -99,3 +99,42 @@ def test_packing_and_windows():
     assert plan[1:, 1].tolist() == np.cumsum([[3, 5, 2][d] for d in plan[:-1, 0]]).tolist()
     # A stream of n tokens in windows of L sharing one token at each cut: ceil((n - 1) / (L - 1)) of them.
     assert [count_windows(n, 5) for n in (2, 5, 6, 9, 10)] == [1, 1, 2, 2, 3]
+
+
+def test_separate_documents_each_start_a_row_at_position_0(tang_dir, tokenizer, documents_tokens):
+    data = CausalLMData(tang_dir, tokenizer, max_seq_length=48, batch_size=8, num_workers=0, packing=False)
+    batches = list(data.one_epoch())
+    rows = unpadded_rows(batches)
+    for batch in batches:
+        mask = batch["attention_mask"]
+        assert mask[:, -1].any()  # padded to the batch's longest row, no further
+        assert torch.equal(batch["labels"], batch["input_ids"].masked_fill(mask == 0, IGNORE_INDEX))
+    # Windows of one document share a token at each cut; together they are [CLS] document [SEP].
+    whole = [
+        [tokenizer.cls_token_id, *t.tolist(), tokenizer.sep_token_id] for t, _ in documents_tokens(tang_dir)
+    ]
+    plan = data.maker.plan(0)
+    rebuilt = {}
+    for (document, start), row in sorted(zip(plan.tolist(), rows, strict=True)):
+        rebuilt[document] = rebuilt.get(document, [])[:start] + row
+    assert [rebuilt[d] for d in range(len(whole))] == whole
+    assert sum(r[0] == tokenizer.cls_token_id for r in rows) == len(whole)  # each document's first row
+    # Rows are grouped by length: longest first within each group of batches.
+    lengths = [len(r) for r in rows]
+    assert lengths[: 8 * 50] == sorted(lengths[: 8 * 50], reverse=True)
+
+
+def test_separate_documents_are_shared_by_ranks_and_resumable(tang_dir, tokenizer, take, same):
+    kw = {"max_seq_length": 64, "num_workers": 0, "packing": False}
+    single = unpadded_rows(take(CausalLMData(tang_dir, tokenizer, batch_size=16, **kw), 6))
+    shares = [
+        take(CausalLMData(tang_dir, tokenizer, batch_size=8, rank=r, world_size=2, **kw), 6) for r in (0, 1)
+    ]
+    joined = [row for a, b in zip(*shares, strict=True) for row in unpadded_rows([a]) + unpadded_rows([b])]
+    assert joined == single
+    data = CausalLMData(tang_dir, tokenizer, batch_size=16, **kw)
+    first = take(data, 3)
+    resumed = CausalLMData(tang_dir, tokenizer, batch_size=16, **kw)
+    resumed.load_state_dict(data.state_dict())
+    assert same(take(resumed, 3), take(CausalLMData(tang_dir, tokenizer, batch_size=16, **kw), 6)[3:])
+    assert not same(first, take(resumed, 3))

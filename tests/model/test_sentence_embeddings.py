@@ -78,3 +78,21 @@ def test_mean_pool_ignores_padding():
     mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
     assert torch.equal(mean_pool(hidden, mask), torch.tensor([[2.0, 3.0], [7.0, 8.0]]))
     assert torch.equal(mean_pool(hidden, torch.zeros_like(mask)), torch.zeros(2, 2))  # no NaN
+
+
+def test_cls_max_and_sqrt_len_pooling():
+    from bertkit import InvalidArgumentError
+    from bertkit.model.pooling import normalize, pool
+
+    hidden = torch.tensor([[[1.0, -2.0], [3.0, -4.0], [100.0, 100.0]], [[5.0, 6.0], [7.0, 8.0], [9.0, 10.0]]])
+    mask = torch.tensor([[1, 1, 0], [1, 1, 1]])
+    assert torch.equal(pool(hidden, mask, "cls"), hidden[:, 0])
+    assert torch.equal(pool(hidden, mask, "max"), torch.tensor([[3.0, -2.0], [9.0, 10.0]]))  # padding skipped
+    sums = torch.tensor([[4.0, -6.0], [21.0, 24.0]])
+    torch.testing.assert_close(
+        pool(hidden, mask, "mean_sqrt_len"), sums / torch.tensor([[2.0], [3.0]]).sqrt()
+    )
+    assert torch.equal(pool(hidden, None, "mean"), hidden.mean(dim=1))  # no mask: no padding
+    torch.testing.assert_close(normalize(torch.tensor([[3.0, 4.0]])), torch.tensor([[0.6, 0.8]]))
+    with pytest.raises(InvalidArgumentError, match="`pooling` must be one of mean, cls, max"):
+        pool(hidden, mask, "weightedmean")

@@ -11,7 +11,7 @@ import argparse
 import re
 import sys
 
-from bertkit.cli import checkpoints, inference, text, training
+from bertkit.cli import checkpoints, finetune, inference, pipelines, serve, show, text, training
 from bertkit.errors import BertkitError
 
 DESCRIPTION = """\
@@ -21,7 +21,7 @@ it: fill in [MASK]s, continue a text (recite), convert and inspect Hugging Face 
 runs it all on the bundled Tang poems. `bertkit COMMAND --help` explains each command."""
 
 # The groups in the order `bertkit --help` lists them.
-COMMAND_MODULES = [text, training, inference, checkpoints]
+COMMAND_MODULES = [text, training, finetune, inference, pipelines, checkpoints, show, serve]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,14 +46,23 @@ def _long_flag(option_strings: list[str]) -> str:
     return next((o for o in option_strings if o.startswith("--")), option_strings[0])
 
 
+def _innermost(parser: argparse.ArgumentParser, args: argparse.Namespace) -> argparse.ArgumentParser:
+    """The subparser the arguments were parsed with (for `bertkit show attention`: attention's)."""
+    while parser._subparsers is not None:
+        action = parser._subparsers._group_actions[0]
+        if (name := getattr(args, action.dest, None)) is None:
+            break
+        parser = action.choices[name]
+    return parser
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.func(args) or 0
     except BertkitError as err:
-        command = parser._subparsers._group_actions[0].choices[args.command]
-        print(f"bertkit: error: {as_flags(str(err), command)}", file=sys.stderr)
+        print(f"bertkit: error: {as_flags(str(err), _innermost(parser, args))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("bertkit: interrupted", file=sys.stderr)

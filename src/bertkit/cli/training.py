@@ -4,9 +4,7 @@ import argparse
 
 
 def add_pretrain(sub) -> None:
-    import dataclasses
-    import typing
-
+    from bertkit.cli.flags import add_config_flags
     from bertkit.train.config import PretrainConfig
 
     p = sub.add_parser(
@@ -16,36 +14,16 @@ def add_pretrain(sub) -> None:
         "and exports RUN_DIR/final (see docs/training.md). Every setting is a flag or a key of the "
         "--config TOML file (same name, underscores); flags override the file.",
     )
-    p.add_argument("--config", metavar="TOML", help="run settings file; flags given here override it")
-    hints = typing.get_type_hints(PretrainConfig)
-    # One flag per PretrainConfig field; SUPPRESS leaves unset flags out, so the TOML value or default stands.
-    for field in dataclasses.fields(PretrainConfig):
-        flag = "--" + field.name.replace("_", "-")
-        kinds = typing.get_args(hints[field.name]) or (hints[field.name],)
-        if bool in kinds:
-            p.add_argument(
-                flag,
-                action=argparse.BooleanOptionalAction,
-                default=argparse.SUPPRESS,
-                help=f"(default: {field.default})",
-            )
-        else:
-            p.add_argument(
-                flag,
-                type=kinds[0],
-                default=argparse.SUPPRESS,
-                metavar=field.name.upper(),
-                help=f"(default: {field.default!r})",
-            )
+    add_config_flags(p, PretrainConfig)
     p.set_defaults(func=_pretrain)
 
 
 def _pretrain(args: argparse.Namespace) -> None:
+    from bertkit.cli.flags import config_settings
     from bertkit.train.config import PretrainConfig
     from bertkit.train.loop import pretrain
 
-    flags = {k: v for k, v in vars(args).items() if k not in ("command", "func", "config")}
-    final = pretrain(PretrainConfig.from_toml(args.config, **flags))
+    final = pretrain(PretrainConfig.from_toml(args.config, **config_settings(args)))
     if final is not None:  # None in torchrun's other processes: rank 0 reports
         print(f"{final}: the pre-trained model")
 
@@ -66,19 +44,22 @@ def _plot(args: argparse.Namespace) -> None:
 def add_demo(sub) -> None:
     p = sub.add_parser(
         "demo",
-        help="the main job: pre-train BERT on the Tang poems, then fill in masked characters",
-        description="Learns a vocabulary from the corpus, prepares it, pre-trains a tiny BERT on the "
-        "CPU (resumable: rerun after an interruption), then shows fill-mask and next-sentence "
-        "predictions and draws the loss curves.",
+        help="the main job: a cloze model and a poem language model of the Tang poems, then what they know",
+        description="Learns a vocabulary from the corpus, prepares it, pre-trains a tiny BERT (masked language "
+        "model + next sentence) and a tiny causal language model on the CPU (resumable: rerun after an "
+        "interruption), then shows fill-mask and next-sentence predictions, the language model reciting Li "
+        "Bai's poems from their first two characters, and the loss curves.",
     )
-    p.add_argument("--corpus", default="data/tang300.txt", help="training text (default: data/tang300.txt)")
-    p.add_argument("--out", default="runs/demo", metavar="DIR", help="where every stage's output goes")
     p.add_argument(
-        "--max-steps",
-        type=int,
-        default=None,
-        metavar="S",
-        help="pre-training steps (default: the demo's own, a few minutes on 2 cores)",
+        "--corpus",
+        default="data/tang300.txt",
+        help="poems: a title line, an author line, the poem's lines; a blank line between poems "
+        "(default: data/tang300.txt)",
+    )
+    p.add_argument("--out", default="runs/demo", metavar="DIR", help="where every stage's output goes")
+    p.add_argument("--max-steps", type=int, metavar="S", help="the cloze model's steps (default: the demo's)")
+    p.add_argument(
+        "--lm-steps", type=int, metavar="S", help="the language model's steps (default: the demo's)"
     )
     p.set_defaults(func=_demo)
 
@@ -86,7 +67,7 @@ def add_demo(sub) -> None:
 def _demo(args: argparse.Namespace) -> None:
     from bertkit.demo import run_demo
 
-    steps = {} if args.max_steps is None else {"max_steps": args.max_steps}
+    steps = {k: v for k, v in (("max_steps", args.max_steps), ("lm_steps", args.lm_steps)) if v is not None}
     run_demo(args.corpus, args.out, **steps)
 
 

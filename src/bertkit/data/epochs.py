@@ -33,7 +33,9 @@ class EpochPlan(ABC):
     A subclass says what an epoch's plan is (`make_plan`, `count_rows`) and how rows become a batch
     (`make_batch`)."""
 
-    def __init__(self, index: SplitIndex, *, batch_size: int, seed: int, rank: int, world_size: int) -> None:
+    def __init__(
+        self, index: SplitIndex | None, *, batch_size: int, seed: int, rank: int, world_size: int
+    ) -> None:
         self.index, self.batch_size, self.seed = index, batch_size, seed
         self.rank, self.world_size = rank, world_size
         self._plans: dict[int, np.ndarray] = {}

@@ -3,14 +3,56 @@
 A batch of real sentences padded to its longest one spends most of its attention and FFN work on [PAD]
 positions whose outputs nobody reads. Sorting by length and trimming each sub-batch to its own longest
 sequence removes that work; every real token's output is unchanged (padding keys are masked out anyway).
+`length_batches` builds such batches from raw lengths (inference over many texts); `encode_bucketed` splits
+one padded batch already built.
 
 The model is any BertModel-like callable: this module sits below model/bert.py (whose encode_bucketed calls it)
 and returns the model's own output type, so it needs nothing from the model package.
 """
 
+from collections.abc import Sequence
+
 import torch
 
+from bertkit.checks import check_int
 from bertkit.errors import InvalidArgumentError
+
+
+def length_batches(
+    lengths: Sequence[int], batch_size: int, *, batch_cost: int | None = None, max_tokens: int | None = None
+) -> list[list[int]]:
+    """Row indices, longest first (ties keep their order), in batches of at most `batch_size` rows, each to be
+    padded to its own longest row. Callers put results back by index.
+
+    Without `batch_cost`: consecutive runs of `batch_size` rows, the fewest batches. With it: the split of the
+    sorted rows that costs least, a batch costing its padded tokens plus `batch_cost` tokens' worth of fixed
+    work (a forward pass over a few rows runs its matrix products slowly per row), each batch holding at
+    most `max_tokens` padded tokens (a longer row runs alone): on a CPU, padding is pure waste, while the
+    activations of a batch past a few thousand tokens fall out of cache and every row runs slower.
+    Dynamic programming over the sorted lengths: O(rows x batch_size)."""
+    check_int("`batch_size`", batch_size)
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    if batch_cost is None:
+        return [order[i : i + batch_size] for i in range(0, len(order), batch_size)]
+    check_int("`batch_cost`", batch_cost, minimum=0)
+    if max_tokens is not None:
+        check_int("`max_tokens`", max_tokens)
+    sizes = [lengths[i] for i in order]
+    n = len(sizes)
+    best = [0.0] + [float("inf")] * n  # best[j]: the least cost of the first j sorted rows
+    cut = [0] * (n + 1)  # where the last batch of that split starts
+    for j in range(1, n + 1):
+        for i in range(j - 1, max(-1, j - 1 - batch_size), -1):  # the last batch is rows i..j-1
+            tokens = (j - i) * sizes[i]  # sizes[i] is its longest
+            if j - i > 1 and max_tokens is not None and tokens > max_tokens:
+                break  # more rows only make it bigger
+            if best[i] + tokens + batch_cost < best[j]:
+                best[j], cut[j] = best[i] + tokens + batch_cost, i
+    batches = []
+    while n:
+        batches.append(order[cut[n] : n])
+        n = cut[n]
+    return batches[::-1]
 
 
 def length_buckets(lengths: list[int], max_tokens: int) -> list[list[int]]:

@@ -1,12 +1,34 @@
-"""The cloze task (fill in `[MASK]`s) and next-sentence scores: what a pre-trained BERT answers directly."""
+"""The cloze task (fill in `[MASK]`s) and next-sentence scores: what a pre-trained BERT answers directly.
+
+`fill_mask` and `next_sentence_probability` take a loaded model; `FillMaskPipeline` and `NextSentencePipeline`
+are the `bertkit.pipeline("fill-mask" | "next-sentence", model=DIR)` objects, batched over many texts.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
+from bertkit.checks import check_int
 from bertkit.errors import InvalidArgumentError
-from bertkit.model import BertPreTrainedModel
+from bertkit.model import BertForMaskedLM, BertForNextSentencePrediction, BertPreTrainedModel
+from bertkit.pipelines.base import Pipeline, as_text
 from bertkit.tokenizer import WordPieceTokenizer
+
+
+def top_tokens(
+    model: BertPreTrainedModel, batch: dict[str, Any], mask_id: int, top_k: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(row of each [MASK], probabilities (n_masks, k), token ids (n_masks, k)), masks in reading order.
+
+    Only the [MASK] positions go through the MLM head: projecting every position onto the vocabulary, as
+    a plain forward pass does, costs more than the encoder for a base-size model."""
+    hidden = model.bert(**batch).last_hidden_state  # (B, T, H)
+    where = batch["input_ids"] == mask_id  # (B, T)
+    logits = model.cls.predictions(hidden[where])  # (n_masks, V)
+    scores, ids = logits.float().softmax(dim=-1).topk(min(top_k, logits.shape[-1]), dim=-1)
+    return where.nonzero()[:, 0], scores, ids
 
 
 @torch.inference_mode()
@@ -16,16 +38,14 @@ def fill_mask(
     """For each `[MASK]` in `text`, left to right, the `top_k` most likely tokens, best first.
 
     Each prediction is `{"token": str, "score": probability}`; the model must have an MLM head
-    (BertForMaskedLM or BertForPreTraining).
+    (BertForMaskedLM or BertForPreTraining). The pipeline ("fill-mask") gives transformers' fuller records.
     """
     if top_k < 1:
         raise InvalidArgumentError(f"top_k must be at least 1, got {top_k}")
     batch = tokenizer([text], padding=False, return_tensors="pt")
-    positions = (batch["input_ids"][0] == tokenizer.mask_token_id).nonzero().flatten()
-    if len(positions) == 0:
+    if not (batch["input_ids"] == tokenizer.mask_token_id).any():
         raise InvalidArgumentError(f"text has no [MASK] token to fill: {text!r}")
-    logits = model(**batch).mlm_logits[0, positions]  # (n_masks, V)
-    scores, ids = logits.float().softmax(dim=-1).topk(min(top_k, logits.shape[-1]), dim=-1)
+    _, scores, ids = top_tokens(model, batch, tokenizer.mask_token_id, top_k)
     return [
         [
             {"token": token, "score": score}
@@ -47,3 +67,93 @@ def next_sentence_probability(
             f"{type(model).__name__} has no next-sentence head; load BertForPreTraining"
         )
     return nsp_logits.float().softmax(dim=-1)[0, 0].item()
+
+
+class FillMaskPipeline(Pipeline):
+    """`fill-mask`: per text, the `top_k` predictions for its [MASK], as transformers' fill-mask pipeline:
+    `{"score", "token" (id), "token_str", "sequence" (the text with the prediction in place)}`, best first;
+    a text with several [MASK]s gets one such list per [MASK], left to right."""
+
+    task = "fill-mask"
+    heads = ("BertForMaskedLM", "BertForPreTraining")
+    model_class = BertForMaskedLM
+    defaults = {"top_k": 5}
+
+    def _run(self, items: list[Any], options: dict[str, Any]) -> list[Any]:
+        top_k = options["top_k"]
+        check_int("`top_k`", top_k)
+        texts = [as_text(f"text {i}", t) for i, t in enumerate(items)]
+        encodings = self.encode(texts)
+        mask_id = self.tokenizer.mask_token_id
+        for i, e in enumerate(encodings):
+            if mask_id not in e.ids:
+                raise InvalidArgumentError(
+                    f"text {i} has no [MASK] token to fill (within the first {self.max_length} tokens): "
+                    f"{texts[i]!r:.80}"
+                )
+        results: list[Any] = [None] * len(texts)
+        for rows, batch in self.batches(encodings):
+            mask_rows, scores, ids = top_tokens(self.model, batch, mask_id, top_k)
+            per_row: dict[int, list] = {}
+            for row, row_scores, row_ids in zip(
+                mask_rows.tolist(), scores.tolist(), ids.tolist(), strict=True
+            ):
+                per_row.setdefault(row, []).append((row_scores, row_ids))
+            for row, masks in per_row.items():
+                results[rows[row]] = self._records(encodings[rows[row]].ids, masks)
+        return results
+
+    def _records(self, ids: list[int], masks: list[tuple[list[float], list[int]]]) -> list:
+        """transformers' records: `sequence` leaves out special tokens, except with several [MASK]s, where
+        the others must stay visible."""
+        single = len(masks) == 1
+        positions = [p for p, i in enumerate(ids) if i == self.tokenizer.mask_token_id]
+        decode = self.tokenizer.decode
+        out = []
+        for position, (scores, predicted) in zip(positions, masks, strict=True):
+            records = []
+            for score, token in zip(scores, predicted, strict=True):
+                filled = ids[:position] + [token] + ids[position + 1 :]
+                records.append(
+                    {
+                        "score": score,
+                        "token": token,
+                        "token_str": decode([token], skip_special_tokens=False),
+                        "sequence": decode(filled, skip_special_tokens=single),
+                    }
+                )
+            out.append(records)
+        return out[0] if single else out
+
+
+class NextSentencePipeline(Pipeline):
+    """`next-sentence`: for a (first, second) pair of texts, the probability that second follows first."""
+
+    task = "next-sentence"
+    heads = ("BertForPreTraining", "BertForNextSentencePrediction")
+    model_class = BertForNextSentencePrediction
+
+    def is_single(self, inputs: Any) -> bool:
+        return isinstance(inputs, tuple | dict)
+
+    def _run(self, items: list[Any], options: dict[str, Any]) -> list[float]:
+        pairs = [pair_of(i, item) for i, item in enumerate(items)]
+        encodings = self.encode(pairs)
+        results: list[float] = [0.0] * len(pairs)
+        for rows, batch in self.batches(encodings):
+            probabilities = self.model(**batch).nsp_logits.float().softmax(dim=-1)[:, 0].tolist()
+            for row, p in zip(rows, probabilities, strict=True):
+                results[row] = p
+        return results
+
+
+def pair_of(i: int, item: Any) -> tuple[str, str]:
+    """(text, pair) from a tuple or list of two texts, or transformers' {"text": ..., "text_pair": ...}."""
+    if isinstance(item, dict) and set(item) == {"text", "text_pair"}:
+        item = (item["text"], item["text_pair"])
+    if not isinstance(item, tuple | list) or len(item) != 2:
+        raise InvalidArgumentError(
+            f"input {i} must be a pair of texts, (text, pair) or {{'text': ..., 'text_pair': ...}}, "
+            f"got {item!r:.80}"
+        )
+    return as_text(f"input {i}'s first text", item[0]), as_text(f"input {i}'s second text", item[1])

@@ -4,6 +4,7 @@ PretrainConfig, a pre-training run (the loop's settings plus the objective, data
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import typing
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from bertkit.config import PRESETS
 from bertkit.data.loader import check_data_settings
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import read_settings
+from bertkit.tasks.examples import TASKS
 
 OPTIMIZERS = ("adamw", "lamb")
 SCHEDULES = ("linear", "cosine")
@@ -70,18 +72,9 @@ class TrainConfig:
             _check_type(f.name, getattr(self, f.name), hints[f.name])
         if not self.out:
             raise InvalidArgumentError("`out` is required")
-        for name in (
-            "batch_size",
-            "grad_accum",
-            "max_steps",
-            "log_every",
-            "eval_batches",
-            "save_every",
-            "keep",
-        ):
+        for name in ("batch_size", "grad_accum", "log_every", "eval_batches", "save_every", "keep"):
             check_int(f"`{name}`", getattr(self, name))
-        for name in ("warmup_steps", "eval_every"):
-            check_int(f"`{name}`", getattr(self, name), minimum=0)
+        check_int("`eval_every`", self.eval_every, minimum=0)
         check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
         check_choice("`schedule`", self.schedule, SCHEDULES)
         if not self.lr > 0:
@@ -91,10 +84,14 @@ class TrainConfig:
                 raise InvalidArgumentError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         for name in ("beta1", "beta2"):
             check_probability(f"`{name}`", getattr(self, name))
-        if self.warmup_steps > self.max_steps:
-            raise InvalidArgumentError(
-                f"`warmup_steps` ({self.warmup_steps}) exceeds `max_steps` ({self.max_steps})"
-            )
+        self.schedule_steps(steps_per_epoch=1)  # reject a bad `max_steps` or `warmup_steps` now
+
+    def schedule_steps(self, steps_per_epoch: int | None) -> tuple[int, int]:
+        """(max_steps, warmup_steps) of the run. The loop asks once the objective has said how many steps
+        make one pass over its data (None: it does not count epochs); pre-training states both outright."""
+        check_int("`max_steps`", self.max_steps)
+        check_int("`warmup_steps`", self.warmup_steps, minimum=0)
+        return _checked_schedule(self.max_steps, self.warmup_steps)
 
     @classmethod
     def from_toml(cls, path: str | Path | None = None, **overrides: Any) -> Self:
@@ -133,8 +130,11 @@ class PretrainConfig(TrainConfig):
     dropout: float | None = None
 
     # The data: for mlm, instances as Google's create_pretraining_data.py builds them, masked afresh every
-    # epoch; for clm, each document a sequence (split into windows of seq_len), and the mlm settings unused.
+    # epoch; for clm, documents cut into rows of seq_len: laid end to end (`packing`), or each document
+    # starting its own row (no packing: what a model that continues a text from its start needs), and the mlm
+    # settings unused.
     seq_len: int = 128
+    packing: bool = True
     mlm_probability: float = 0.15
     max_predictions_per_seq: int = 20
     short_seq_prob: float = 0.1
@@ -156,6 +156,82 @@ class PretrainConfig(TrainConfig):
         check_choice("`preset`", self.preset, tuple(PRESETS))
         if self.dropout is not None:
             check_probability("`dropout`", self.dropout)
+
+
+@dataclass
+class FinetuneConfig(TrainConfig):
+    """A fine-tuning run: a task's head trained with its BERT on a labelled file, by the same loop.
+
+    An epoch is one pass over the training file; the run lasts `epochs` of them unless `max_steps` says
+    otherwise. Warm-up is `warmup_ratio` of the run's steps unless `warmup_steps` is given. Validation (task
+    metrics on the `validation` file) and a checkpoint come at the end of every epoch, and every `eval_every`
+    / `save_every` steps. Defaults are Hugging Face's Trainer's (lr 5e-5, Adam eps 1e-8, 3 epochs)."""
+
+    command: ClassVar[str] = "finetune"
+
+    # What to learn and from what: a task (classify, regress, choice, tag, qa), any BERT directory (a
+    # pre-training run's final/, a Hugging Face checkpoint, an earlier fine-tuned run), the labelled files.
+    task: str = ""
+    model: str = ""
+    train: str = ""
+    validation: str | None = None
+    reinit_head: bool = False  # replace a head the checkpoint has for another task (or other labels)
+
+    # Reading the files: `format` (csv, tsv, jsonl, swag, conll, squad) is guessed from the extension when
+    # None; the columns default to the usual names (text/sentence/sentence1, text_pair/sentence2, label).
+    format: str | None = None
+    text_column: str | None = None
+    pair_column: str | None = None
+    label_column: str | None = None
+    max_length: int = 128  # tokens per sequence: longer texts are truncated (qa: split into windows)
+    doc_stride: int | None = None  # qa: tokens shared by consecutive windows of a context (max_length // 3)
+    # Batches of similar lengths (Hugging Face's group_by_length), padded to their own longest feature.
+    group_by_length: bool = True
+
+    # The schedule in epochs; max_steps / warmup_steps, when given, override the counts derived from them.
+    epochs: int = 3
+    max_steps: int | None = None
+    warmup_ratio: float = 0.1
+    warmup_steps: int | None = None
+    lr: float = 5e-5
+    eps: float = 1e-8
+    eval_every: int = 0
+    num_workers: int = 0  # batch-making processes; features are in memory, so the loop's thread is enough
+
+    def __post_init__(self) -> None:
+        for name in ("model", "train", "validation"):
+            if isinstance(getattr(self, name), os.PathLike):
+                setattr(self, name, os.fspath(getattr(self, name)))
+        super().__post_init__()
+        for name in ("task", "model", "train"):
+            if not getattr(self, name):
+                raise InvalidArgumentError(f"`{name}` is required")
+        check_choice("`task`", self.task, TASKS)
+        check_int("`max_length`", self.max_length, minimum=8)
+        check_int("`num_workers`", self.num_workers, minimum=0)
+        if self.doc_stride is not None:
+            check_int("`doc_stride`", self.doc_stride, minimum=0)
+
+    def schedule_steps(self, steps_per_epoch: int | None) -> tuple[int, int]:
+        """`epochs` x the steps of one pass, unless `max_steps`; warm-up `warmup_ratio` of them (rounded up,
+        as the Trainer does) unless `warmup_steps`."""
+        check_int("`epochs`", self.epochs)
+        for name in ("max_steps", "warmup_steps"):
+            if getattr(self, name) is not None:
+                check_int(f"`{name}`", getattr(self, name), minimum=0 if name == "warmup_steps" else 1)
+        if not 0 <= self.warmup_ratio <= 1:
+            raise InvalidArgumentError(f"`warmup_ratio` must be between 0 and 1, got {self.warmup_ratio!r}")
+        max_steps = self.max_steps if self.max_steps is not None else self.epochs * (steps_per_epoch or 1)
+        warmup = self.warmup_steps
+        if warmup is None:
+            warmup = math.ceil(self.warmup_ratio * max_steps)
+        return _checked_schedule(max_steps, warmup)
+
+
+def _checked_schedule(max_steps: int, warmup_steps: int) -> tuple[int, int]:
+    if warmup_steps > max_steps:
+        raise InvalidArgumentError(f"`warmup_steps` ({warmup_steps}) exceeds `max_steps` ({max_steps})")
+    return max_steps, warmup_steps
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:

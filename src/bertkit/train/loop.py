@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from bertkit.errors import TrainingError
 from bertkit.files import write_text_atomically
+from bertkit.model import BertPreTrainedModel
 from bertkit.train import distributed
 from bertkit.train.config import PretrainConfig, TrainConfig
 from bertkit.train.distributed import Distributed, all_reduce_sum, gather_to_main
@@ -78,14 +79,13 @@ def _train(
             "or choose another `out`"
         )
     objective = make_objective(ctx)
+    max_steps, warmup_steps = cfg.schedule_steps(objective.steps_per_epoch)
     raw_model = objective.model.to(ctx.device)
     raw_model.set_gradient_checkpointing(cfg.gradient_checkpointing)
     optimizer = build_optimizer(
         raw_model, cfg.optimizer, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps
     )
-    scheduler = build_scheduler(
-        optimizer, warmup_steps=cfg.warmup_steps, max_steps=cfg.max_steps, kind=cfg.schedule
-    )
+    scheduler = build_scheduler(optimizer, warmup_steps=warmup_steps, max_steps=max_steps, kind=cfg.schedule)
 
     if resume_from is not None:
         state = _resume(resume_from, raw_model, optimizer, scheduler, objective.train, ctx, cfg.command)
@@ -109,14 +109,12 @@ def _train(
     autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
     batches = iter(objective.train)
-    bar = tqdm(
-        total=cfg.max_steps, initial=state.step, desc=cfg.command, unit="step", disable=not ctx.is_main
-    )
+    bar = tqdm(total=max_steps, initial=state.step, desc=cfg.command, unit="step", disable=not ctx.is_main)
     window = torch.zeros(OWN + len(objective.counts), dtype=torch.float64)  # counters since the last log line
     window_start = time.perf_counter()
     model.train()
     try:
-        while state.step < cfg.max_steps:
+        while state.step < max_steps:
             # --- one optimizer step: grad_accum micro-batches, gradients averaged over them and processes
             counters = torch.zeros_like(window, device=ctx.device)
             for micro in range(cfg.grad_accum):
@@ -155,7 +153,7 @@ def _train(
             bar.update(1)
 
             # --- log, evaluate, checkpoint
-            if state.step % cfg.log_every == 0 or state.step == cfg.max_steps:
+            if state.step % cfg.log_every == 0 or state.step == max_steps:
                 elapsed = time.perf_counter() - window_start
                 figures = _figures(objective, window)
                 record = {
@@ -175,17 +173,20 @@ def _train(
                 window.zero_()
                 window_start = time.perf_counter()
             pause_start = time.perf_counter()
-            if objective.heldout is not None and (
-                state.step % cfg.eval_every == 0 or state.step == cfg.max_steps
-            ):
-                figures = evaluate(raw_model, objective, cfg.eval_batches, ctx, autocast)
-                if log is not None:
-                    log.write({"step": state.step, "split": "heldout", **figures})
-                    shown = ", ".join(
-                        f"{name} {value:.4g}" for name, value in figures.items() if value is not None
-                    )
-                    tqdm.write(f"{cfg.command}: step {state.step}: heldout {shown}")
-            if state.step % cfg.save_every == 0 or state.step == cfg.max_steps:
+            per_epoch = objective.steps_per_epoch
+            epoch_end = per_epoch is not None and state.step % per_epoch == 0
+            last = state.step == max_steps
+            if (cfg.eval_every and state.step % cfg.eval_every == 0) or epoch_end or last:
+                if objective.heldout is not None:
+                    figures = evaluate(raw_model, objective, cfg.eval_batches, ctx, autocast)
+                    _report(log, cfg.command, {"step": state.step, "split": "heldout"}, figures)
+                if objective.validate is not None:
+                    figures = _validate(raw_model, objective, ctx, autocast)
+                    where = {"step": state.step, "split": "validation"}
+                    if per_epoch is not None:
+                        where["epoch"] = round(state.step / per_epoch, 2)
+                    _report(log, cfg.command, where, figures)
+            if state.step % cfg.save_every == 0 or epoch_end or last:
                 _checkpoint(run_dir, raw_model, optimizer, scheduler, objective.train, state, cfg.keep, ctx)
             # Evaluation and checkpoints are not training time.
             window_start += time.perf_counter() - pause_start
@@ -226,6 +227,27 @@ def _counts(objective: Objective, out, batch: Batch) -> torch.Tensor:
 def _figures(objective: Objective, totals: torch.Tensor) -> dict[str, float | None]:
     """The objective's figures from the sums of its counts."""
     return objective.metrics(dict(zip(objective.counts, totals[OWN:].tolist(), strict=True)))
+
+
+def _validate(
+    model: BertPreTrainedModel, objective: Objective, ctx: Distributed, autocast: torch.autocast
+) -> dict[str, float | None]:
+    """The objective's own evaluation (task metrics over every validation prediction): dropout off, no
+    autograd, no RNG of training touched."""
+    model.eval()
+    with torch.random.fork_rng(devices=[]), torch.inference_mode():
+        figures = objective.validate(model, ctx, autocast)
+    model.train()
+    return figures
+
+
+def _report(log: MetricsLog | None, command: str, record: dict, figures: dict[str, float | None]) -> None:
+    """An evaluation's record in metrics.jsonl and one line above the progress bar (rank 0)."""
+    if log is None:
+        return
+    log.write(record | figures)
+    shown = ", ".join(f"{name} {value:.4g}" for name, value in figures.items() if value is not None)
+    tqdm.write(f"{command}: step {record['step']}: {record['split']} {shown}")
 
 
 @torch.no_grad()

@@ -1,7 +1,8 @@
 """RUN_DIR/metrics.jsonl: one JSON object a line, appended and flushed as training goes, so a crash loses nothing.
 
 Training records: {"step", "split": "train", the objective's figures ("loss", "mlm_acc", ...), "lr",
-"tokens_per_s", ...}; evaluation records: {"step", "split": "heldout", the objective's figures}.
+"tokens_per_s", ...}; evaluation records: {"step", "split": "heldout", the objective's figures}, or for
+fine-tuning {"step", "split": "validation", "epoch", the task's metrics}.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as e:
         raise FileFormatError(
-            f"{path}: no metrics file (is {run_dir} a `bertkit pretrain` run directory?)"
+            f"{path}: no metrics file (is {run_dir} a `bertkit pretrain` or `finetune` run directory?)"
         ) from e
     records = []
     for number, line in enumerate(lines, 1):

@@ -5,7 +5,8 @@ The loss is the model's: `model(**batch).loss`, which every bertkit model comput
 labels. Metrics are sums: each micro-batch gives a vector of counts (`measure`, in the order `counts` names
 them), the loop adds the vectors over micro-batches, steps and processes (one all-reduce) and `metrics` turns
 the totals into figures. So a figure is the same however batches and processes divide the data: a loss is
-summed per token and divided once, not averaged per batch.
+summed per token and divided once, not averaged per batch. Task metrics that sums cannot give (a rank
+correlation, an entity F1) come from `validate`, which sees every prediction.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import torch
 
 from bertkit.model import BertPreTrainedModel, ModelOutput
 from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.train.distributed import Distributed
 
 Batch = dict[str, torch.Tensor]
+Validate = Callable[[BertPreTrainedModel, Distributed, torch.autocast], dict[str, float | None]]
 
 
 class TrainingBatches(Protocol):
@@ -51,6 +54,13 @@ class Objective:
     # A micro-batch's counts: 1-D, float64, on its device.
     measure: Callable[[ModelOutput, Batch], torch.Tensor]
     metrics: Callable[[dict[str, float]], dict[str, float | None]]  # totals by name -> {"loss": ..., ...}
+    # Optimizer steps in one pass over the training data (a fine-tuning epoch); None: no epochs, the run's
+    # length is the config's. Epoch ends are evaluation and checkpoint points.
+    steps_per_epoch: int | None = None
+    # Figures that need every prediction at once (Spearman, F1, SQuAD's): validate(model, ctx, autocast) is
+    # called in every process at each evaluation point, model in eval mode under inference, and returns the
+    # figures of the whole validation set in every process (each predicts its share; they gather).
+    validate: Validate | None = None
 
 
 def stack_counts(*values: torch.Tensor | int) -> torch.Tensor:

@@ -1,6 +1,6 @@
-"""`bertkit plot RUN_DIR`: the curves of a run, training and held-out, into one PNG: whatever figures its
-metrics.jsonl holds (MLM runs: loss, MLM and NSP accuracy; causal-LM runs: loss, next-token accuracy,
-perplexity)."""
+"""`bertkit plot RUN_DIR`: the curves of a run, training and held-out (or validation), into one PNG: whatever
+figures its metrics.jsonl holds (MLM runs: loss, MLM and NSP accuracy; causal-LM runs: loss, next-token
+accuracy, perplexity; fine-tuning runs: loss, accuracy, and the task's validation metrics)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.train.metrics import read_metrics
 
 # What a record holds besides the objective's figures.
-BOOKKEEPING = {"step", "split", "lr", "grad_norm", "tokens_per_s", "tokens_seen", "skipped"}
-STYLES = (("train", "-"), ("heldout", "o--"))
+BOOKKEEPING = {"step", "split", "epoch", "lr", "grad_norm", "tokens_per_s", "tokens_seen", "skipped"}
+STYLES = (("train", "-"), ("heldout", "o--"), ("validation", "o--"))
 
 
 def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
@@ -30,8 +30,12 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
         raise FileFormatError(f"{Path(run_dir) / 'metrics.jsonl'}: no records to plot yet")
     out = Path(out) if out is not None else Path(run_dir) / "loss.png"
 
-    figures = [k for k in dict.fromkeys(k for r in records for k in r) if k not in BOOKKEEPING]
-    accuracies = [k for k in figures if k.endswith("_acc")]
+    figures = [
+        k
+        for k in dict.fromkeys(k for r in records for k in r)
+        if k not in BOOKKEEPING and not k.endswith("examples")
+    ]
+    accuracies = [k for k in figures if k.endswith("_acc") or k == "accuracy"]
     panels = [[k] for k in figures if k not in accuracies]  # loss first, as the loop writes it
     if accuracies:
         panels.insert(1, accuracies)
@@ -44,6 +48,8 @@ def plot_run(run_dir: str | Path, out: str | Path | None = None) -> Path:
     for ax, names in zip(axes[0], panels, strict=True):
         for split, style, rows in splits:
             for name in names:  # None is a window of skipped steps: a gap
+                if not any(name in r for r in rows):
+                    continue  # a figure of the other split only (a task metric of validation)
                 values = [math.nan if r.get(name) is None else r[name] for r in rows]
                 ax.plot([r["step"] for r in rows], values, style, label=f"{split} {name}")
         is_accuracy = names is accuracies

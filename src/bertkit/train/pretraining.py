@@ -57,7 +57,8 @@ def mlm_objective(cfg: PretrainConfig, ctx: Distributed) -> Objective:
 def clm_objective(cfg: PretrainConfig, ctx: Distributed) -> Objective:
     """A left-to-right language model (BertLMHeadModel): the preset with causal attention, every token of
     every document predicted from the ones before it."""
-    parts = _pretraining(cfg, ctx, CausalLMData, BertLMHeadModel, causal=True)
+    data = partial(CausalLMData, packing=cfg.packing)
+    parts = _pretraining(cfg, ctx, data, BertLMHeadModel, causal=True)
     return Objective(*parts, CLM_COUNTS, measure_clm, clm_metrics)
 
 

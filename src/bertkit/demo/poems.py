@@ -1,0 +1,113 @@
+"""The demo's corpus as poems, and the lazy student's test: recite a poem from its first two characters.
+
+The bundled corpus (data/tang300.txt) writes each poem as a title line, an author line, then the lines of the
+poem, with a blank line between poems. The language model learns the poems' text alone (no title, no
+author), each poem a document, so that `[CLS]` and the first two characters are exactly how every poem it
+learned begins.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from bertkit.constants import SPECIAL_TOKENS
+from bertkit.errors import FileFormatError
+from bertkit.files import iter_lines, write_text_atomically
+from bertkit.model import BertLMHeadModel
+from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.tokenizer.decode import decode_cjk
+
+# "Punctuation aside": a recitation counts when its characters are the poem's, whatever marks separate them.
+PUNCTUATION = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\u2018-\u201f]")
+OPENING = 2  # characters the student remembers
+
+
+@dataclass(frozen=True)
+class Poem:
+    title: str
+    author: str
+    lines: tuple[str, ...]
+
+    @property
+    def text(self) -> str:
+        return "".join(self.lines)
+
+    @property
+    def opening(self) -> str:
+        return self.text[:OPENING]
+
+
+def read_poems(path: str | Path) -> list[Poem]:
+    """The poems of a corpus in the bundled format (title, author, lines; blank lines between poems)."""
+    poems, block = [], []
+    for line in [*iter_lines(path), ""]:
+        if line.strip():
+            block.append(line.strip())
+        elif block:
+            if len(block) < 3:
+                raise FileFormatError(
+                    f"{path}: the poem {block[0]!r} has {len(block)} line(s); a poem is a title line, an "
+                    "author line and at least one line of text, with a blank line after it"
+                )
+            poems.append(Poem(block[0], block[1], tuple(block[2:])))
+            block = []
+    if not poems:
+        raise FileFormatError(
+            f"{path}: no poems found (title line, author line, text lines; blank lines between)"
+        )
+    return poems
+
+
+def write_texts(poems: list[Poem], path: Path) -> Path:
+    """The poems' text alone, one document per poem (its lines one per line): what the language model learns."""
+    write_text_atomically(path, "\n\n".join("\n".join(p.lines) for p in poems) + "\n")
+    return path
+
+
+def unique_openings(poems: list[Poem], author: str | None = None) -> list[Poem]:
+    """The poems (by `author`, if given) whose first two characters begin no other poem: the ones a student
+    can be asked to recite from those two characters alone."""
+    counts: dict[str, int] = {}
+    for poem in poems:
+        counts[poem.opening] = counts.get(poem.opening, 0) + 1
+    return [p for p in poems if counts[p.opening] == 1 and author in (None, p.author)]
+
+
+@torch.inference_mode()
+def recite_poems(
+    model: BertLMHeadModel, tokenizer: WordPieceTokenizer, poems: list[Poem], batch_size: int = 32
+) -> list[str]:
+    """Each poem as the model recites it, greedily, from its first two characters (`[CLS]` and them) up to
+    the model's `[SEP]`. Poems of similar length are batched together, prompts left-padded to one length
+    (generate counts positions from each row's first token), and a batch stops one token past its longest
+    poem: anything longer could not be that poem anyway."""
+    order = sorted(range(len(poems)), key=lambda i: len(poems[i].text))
+    texts: dict[int, str] = {}
+    for start in range(0, len(order), batch_size):
+        chunk = order[start : start + batch_size]
+        prompts = [
+            [tokenizer.cls_token_id, *tokenizer.encode(poems[i].opening, add_special_tokens=False).ids]
+            for i in chunk
+        ]
+        width = max(map(len, prompts))
+        ids = torch.tensor([[tokenizer.pad_token_id] * (width - len(p)) + p for p in prompts])
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts])
+        longest = max(len(tokenizer.encode(poems[i].text, add_special_tokens=False).ids) for i in chunk)
+        room = model.config.max_position_embeddings - width
+        rows = model.generate(
+            ids, mask, max_new_tokens=min(room, longest + 1), eos_token_id=tokenizer.sep_token_id
+        )
+        for i, row in zip(chunk, rows[:, width:].tolist(), strict=True):
+            row = row[: row.index(tokenizer.sep_token_id)] if tokenizer.sep_token_id in row else row
+            tokens = [t for t in tokenizer.convert_ids_to_tokens(row) if t not in SPECIAL_TOKENS]
+            texts[i] = poems[i].opening + decode_cjk(tokens)
+    return [texts[i] for i in range(len(poems))]
+
+
+def recited_exactly(recited: str, poem: Poem) -> bool:
+    """The poem's characters in order, punctuation aside."""
+    return PUNCTUATION.sub("", recited) == PUNCTUATION.sub("", poem.text)

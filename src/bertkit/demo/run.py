@@ -1,0 +1,141 @@
+"""The main job (`make demo`): the tutorial's two models of the 300 Tang poems, trained from nothing.
+
+1. the cloze model (BERT: masked language model + next-sentence prediction), `out/final`;
+2. the poem language model (causal: each character from the ones before it), `out/lm/final`;
+then what each knows: famous lines with a character hidden, whether a line follows another, and the lazy
+student's test, reciting Li Bai's poems from their first two characters.
+
+Every stage is the library call a user would make (learn a vocabulary, prepare, pre-train, fill-mask, recite);
+each stage's output is kept under `out/`, so a rerun picks up where an interrupted one stopped. The student
+memorises: both models train on every poem (generalisation is measured in benchmarks, not here).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bertkit.data.prepare import prepare_corpus
+from bertkit.demo.cloze import cloze_config, show_cloze
+from bertkit.demo.poems import Poem, read_poems, recite_poems, recited_exactly, unique_openings, write_texts
+from bertkit.errors import InvalidArgumentError
+from bertkit.files import check_readable
+from bertkit.model import BertLMHeadModel
+from bertkit.pipelines import load_for_inference
+from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.train.config import PretrainConfig
+from bertkit.train.loop import pretrain
+from bertkit.train.plot import plot_run
+from bertkit.train.state import checkpoint_dirs
+from bertkit.viz import demo_pictures
+
+# Measured in docs/benchmarks.md ("The demo's two models"): enough for the recitation and cloze targets on
+# 2 CPU cores within the demo's time.
+CLOZE_STEPS = 3000
+LM_STEPS = 2000
+POET = "李白"
+SHOWN_OPENINGS = ["床前", "故人", "君不", "朝辞"]  # 静夜思 first: the tutorial's example
+
+
+def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainConfig:
+    """A tiny causal model; each poem its own row from position 0 (no packing), so `[CLS]` and two characters
+    are exactly how every poem it learned begins."""
+    return PretrainConfig(
+        objective="clm",
+        packing=False,
+        data=str(out / "data"),
+        tokenizer=str(out / "tokenizer"),
+        out=str(out / "lm"),
+        preset="tiny",
+        dropout=0.0,
+        seq_len=512,
+        batch_size=16,
+        lr=2e-3,
+        warmup_steps=max(1, max_steps // 20),
+        max_steps=max_steps,
+        log_every=10,
+        eval_every=0,
+        save_every=max(1, max_steps // 5),
+        keep=2,
+        seed=seed,
+        resume=bool(checkpoint_dirs(out / "lm")),
+    )
+
+
+def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) -> list[Poem]:
+    """Stages 1-2, each kept: a vocabulary learned from the corpus, and the poems' text (no titles or authors)
+    prepared into the shards both models train on. Returns the poems."""
+    corpus = check_readable(corpus)
+    poems = read_poems(corpus)
+    tokenizer_dir = out / "tokenizer"
+    if not (tokenizer_dir / "vocab.txt").exists():
+        print(f"1/5 learning a WordPiece vocabulary from {corpus}")
+        WordPieceTokenizer.train([corpus], vocab_size=8000, min_frequency=1).save_pretrained(tokenizer_dir)
+    texts = write_texts(poems, out / "poems.txt")
+    print(f"2/5 preparing the poems' lines ({texts}) into {out / 'data'}")
+    prepare_corpus([texts], tokenizer_dir, out / "data", heldout_fraction=heldout_fraction)
+    return poems
+
+
+def train_once(cfg: PretrainConfig, what: str, step: str) -> Path:
+    """`cfg.out/final`, trained unless an earlier run finished it."""
+    final = Path(cfg.out) / "final"
+    if (final / "config.json").exists():
+        print(f"{step} using the {what} already trained in {final} (delete it to train again)")
+        return final
+    print(f"{step} training the {what} for {cfg.max_steps} steps (interrupt and rerun to resume)")
+    return pretrain(cfg)
+
+
+def run_demo(
+    corpus: str | Path = "data/tang300.txt",
+    out: str | Path = "runs/demo",
+    max_steps: int = CLOZE_STEPS,
+    lm_steps: int = LM_STEPS,
+) -> Path:
+    """Both models, then what they know; returns the cloze model's directory (the LM's is `out/lm/final`)."""
+    out = Path(out)
+    poems = prepare_poems(corpus, out)
+    final = train_once(cloze_config(out, max_steps), "cloze model (masked LM + next sentence)", "3/5")
+    lm_final = train_once(lm_config(out, lm_steps), "poem language model (causal)", "4/5")
+    print("5/5 what the models learned\n")
+    show_cloze(final)
+    show_recitation(lm_final, poems)
+    try:  # matplotlib is an optional extra
+        print("Loss curves: " + ", ".join(str(plot_run(run)) for run in (out, out / "lm")))
+        print("Pictures: " + ", ".join(map(str, demo_pictures(final, out, lm_dir=lm_final))))
+    except InvalidArgumentError as err:
+        print(f"Pictures: {err}")
+    return final
+
+
+def recitations(model_dir: Path, poems: list[Poem]) -> dict[Poem, str]:
+    """Every poem as the model in `model_dir` recites it from its first two characters."""
+    model, tokenizer = load_for_inference(model_dir, BertLMHeadModel)
+    return dict(zip(poems, recite_poems(model, tokenizer, poems), strict=True))
+
+
+def recitation_score(recited: dict[Poem, str], poems: list[Poem]) -> dict[str, tuple[int, int]]:
+    """(recited exactly, out of) for the poet's poems with an opening of their own, and for every poem."""
+    poets = unique_openings(poems, POET)
+    return {
+        POET: (sum(recited_exactly(recited[p], p) for p in poets), len(poets)),
+        "all": (sum(recited_exactly(recited[p], p) for p in poems), len(poems)),
+    }
+
+
+def show_recitation(model_dir: Path, poems: list[Poem]) -> None:
+    """The lazy student's test: each of the poet's poems recited from its first two characters."""
+    recited = recitations(model_dir, poems)
+    print("\nThe language model reciting from two characters (greedy):")
+    by_opening = {p.opening: p for p in unique_openings(poems)}
+    for poem in [by_opening[o] for o in SHOWN_OPENINGS if o in by_opening]:
+        mark = "exact" if recited_exactly(recited[poem], poem) else "not exact"
+        print(f"  {poem.opening} -> {recited[poem]}   ({poem.title}, {poem.author}: {mark})")
+    score = recitation_score(recited, poems)
+    print(
+        f"  {POET}'s poems whose first two characters begin no other poem: {score[POET][0]} of {score[POET][1]} "
+        "recited exactly (punctuation aside)"
+    )
+    print(
+        f"  every poem of the corpus from its first two characters: {score['all'][0]} of {score['all'][1]}\n"
+    )

@@ -1,0 +1,157 @@
+"""What every task pipeline shares: loading a checkpoint that has the task's head, one-or-many inputs, and
+batches built with length bucketing.
+
+A pipeline is loaded once and called many times. A call reads the model and never changes the pipeline
+(options given to a call apply to that call only), so one object can serve several threads at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+
+from bertkit.checkpoint.files import WeightReader
+from bertkit.checkpoint.info import architecture_of
+from bertkit.checks import check_int
+from bertkit.errors import CheckpointError, InvalidArgumentError
+from bertkit.model import BertModel, BertPreTrainedModel
+from bertkit.model.batching import length_batches
+from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.tokenizer.encoding import Encoding
+
+BATCH_SIZE = 32  # rows per forward pass, as sentence-transformers' and transformers' pipelines default
+# transformers' tokenizers stop at 512 tokens for BERT checkpoints (model_max_length).
+MAX_LENGTH = 512
+# Length bucketing on a CPU (model/batching.py's length_batches), measured with all-MiniLM-L6-v2 on one thread
+# (docs/benchmarks.md): a forward pass costs about its padded tokens plus 24 tokens' worth (per token, one row
+# of 12 runs 2x slower than batches of 256-1024 tokens), and batches past 1024 tokens run 10-20% slower per
+# token (their activations leave the cache). GPUs want big batches: there, runs of `batch_size` rows.
+BATCH_COST = 24
+MAX_BATCH_TOKENS = 1024
+
+
+def checkpoint_architecture(directory: Path) -> str:
+    """The Hugging Face class a checkpoint was saved as: config.json's `architectures`, else told by its heads."""
+    with WeightReader(directory) as reader:
+        return architecture_of(directory, reader.keys())
+
+
+def tensor_batch(
+    encodings: Sequence[Encoding], pad_id: int, device: torch.device
+) -> dict[str, torch.Tensor | None]:
+    """input_ids, token_type_ids, attention_mask of encodings right-padded to the longest. A batch without
+    padding gets no mask at all, which lets attention take its fastest fused kernel."""
+    lengths = [len(e.ids) for e in encodings]
+    B, T = len(encodings), max(lengths)
+    ids = np.full((B, T), pad_id, dtype=np.int64)
+    types = np.zeros((B, T), dtype=np.int64)
+    for row, (e, n) in enumerate(zip(encodings, lengths, strict=True)):
+        ids[row, :n] = e.ids
+        types[row, :n] = e.type_ids
+    mask = None
+    if min(lengths) < T:
+        mask = torch.from_numpy(np.arange(T)[None, :] < np.array(lengths)[:, None]).long().to(device)
+    return {
+        "input_ids": torch.from_numpy(ids).to(device),
+        "token_type_ids": torch.from_numpy(types).to(device),
+        "attention_mask": mask,
+    }
+
+
+class Pipeline:
+    """A model with the task's head and its tokenizer, from one Hugging Face-layout directory.
+
+    Subclasses name the task, the architectures that carry its head (empty: any BERT) and the class to load,
+    and implement `_run(items, options)`: the results of a non-empty list of inputs, in order.
+    """
+
+    task: ClassVar[str]
+    heads: ClassVar[tuple[str, ...]] = ()
+    model_class: ClassVar[type[BertPreTrainedModel]] = BertModel
+    defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init__(
+        self,
+        model: str | Path,
+        *,
+        batch_size: int = BATCH_SIZE,
+        device: str | torch.device | None = None,
+        **options: Any,
+    ):
+        directory = Path(model)
+        check_int("`batch_size`", batch_size)
+        if self.heads:
+            architecture = checkpoint_architecture(directory)
+            if architecture not in self.heads:
+                raise CheckpointError(
+                    f"{directory} holds a {architecture} (config.json `architectures`), which has no head for "
+                    f"{self.task!r}; that task needs one of: {', '.join(self.heads)}"
+                )
+        self.directory = directory
+        self.options = self.check_options({**self.defaults, **options})
+        self.model = self.model_class.from_pretrained(directory, device=device).eval()
+        self.tokenizer = WordPieceTokenizer.from_pretrained(directory)
+        self.batch_size = batch_size
+        self.device = next(self.model.parameters()).device
+        self.max_length = min(self.model.config.max_position_embeddings, MAX_LENGTH)
+
+    def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
+        """The options, validated; unknown names are an error (a typo would otherwise be silently ignored)."""
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            known = ", ".join(f"`{k}`" for k in self.defaults) or "none"
+            raise InvalidArgumentError(
+                f"{self.task!r} has no option {', '.join(map(repr, unknown))} (its options: {known})"
+            )
+        return options
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(task={self.task!r}, model={str(self.directory)!r})"
+
+    def is_single(self, inputs: Any) -> bool:
+        """One input (a text) rather than a list of them."""
+        return isinstance(inputs, str)
+
+    def __call__(self, inputs: Any, **options: Any) -> Any:
+        """The result for one input, or a list of results for a list of inputs (in the same order)."""
+        options = self.check_options({**self.options, **options})
+        single = self.is_single(inputs)
+        items = [inputs] if single else list(inputs)
+        if not items:
+            raise InvalidArgumentError(f"{self.task!r}: the list of inputs is empty; give at least one")
+        with torch.inference_mode():
+            results = self._run(items, options)
+        return results[0] if single else results
+
+    def _run(self, items: list[Any], options: dict[str, Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def encode(self, items: list[Any]) -> list[Encoding]:
+        """Encodings of texts or (text, pair) tuples, cut to the model's positions as transformers' pipelines
+        cut them (longest_first)."""
+        return self.tokenizer.encode_batch(items, max_length=self.max_length, truncation=True)
+
+    def batches(self, encodings: Sequence[Encoding]) -> Iterator[tuple[list[int], dict[str, Any]]]:
+        """(row indices, model inputs) per length-bucketed batch."""
+        lengths = [len(e.ids) for e in encodings]
+        cpu = self.device.type == "cpu"
+        for rows in length_batches(
+            lengths,
+            self.batch_size,
+            batch_cost=BATCH_COST if cpu else None,
+            max_tokens=MAX_BATCH_TOKENS if cpu else None,
+        ):
+            yield rows, tensor_batch([encodings[i] for i in rows], self.tokenizer.pad_token_id, self.device)
+
+
+def as_text(where: str, value: Any) -> str:
+    """A non-empty text, or an error naming the argument."""
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"{where} must be a string, got {type(value).__name__}: {value!r:.60}")
+    if not value.strip():
+        raise InvalidArgumentError(f"{where} is empty; give some text")
+    return value

@@ -1,0 +1,236 @@
+// The explorer page: plain DOM and canvas, no build step, nothing loaded from outside this server.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let health = null;
+let textVersion = 0; // answers to an older text than the one in the box are dropped
+
+async function api(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error || `HTTP ${response.status}`);
+  return data;
+}
+
+const available = (endpoint) => health && !(endpoint in health.model.unavailable);
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// --- text: tokens, fill-mask, classification ---------------------------------------------------------------
+
+function renderTokens(answer) {
+  const box = $("tokens");
+  box.replaceChildren();
+  answer.tokens.forEach((token, i) => {
+    const special = /^\[(CLS|SEP|PAD|UNK|MASK)\]$/.test(token);
+    const node = element("span", "token" + (special ? " special" : "") + (token === "[MASK]" ? " mask" : ""));
+    node.append(element("span", "piece", token), element("span", "id", String(answer.ids[i])));
+    box.append(node);
+  });
+}
+
+function renderCandidates(box, lists, title) {
+  box.replaceChildren();
+  lists.forEach((candidates, i) => {
+    const column = element("div", "mask-column");
+    column.append(element("h3", null, title(i)));
+    for (const c of candidates) {
+      const row = element("div", "candidate");
+      const bar = element("div", "bar");
+      bar.style.width = `${Math.max(1, Math.round(c.score * 100))}%`;
+      row.append(element("span", "piece", c.token_str ?? c.label), bar, element("span", "score", c.score.toFixed(3)));
+      column.append(row);
+    }
+    box.append(column);
+  });
+}
+
+async function analyse() {
+  const version = ++textVersion;
+  const text = $("text").value;
+  $("text-error").textContent = "";
+  if (!text.trim()) return;
+  try {
+    const tokens = await api("/api/tokenize", { text });
+    if (version !== textVersion) return;
+    renderTokens(tokens);
+    const jobs = [drawAttention()];
+    if (available("fill-mask")) jobs.push(fillMask(text, tokens, version));
+    if (available("classify")) jobs.push(classify(text, version));
+    await Promise.all(jobs);
+  } catch (err) {
+    if (version === textVersion) $("text-error").textContent = err.message;
+  }
+}
+
+async function fillMask(text, tokens, version) {
+  const box = $("predictions");
+  if (!tokens.tokens.includes("[MASK]")) {
+    box.replaceChildren(element("p", "muted", "No [MASK] in the text."));
+    return;
+  }
+  const answer = await api("/api/fill-mask", { text, top_k: Number($("top-k").value) || 5 });
+  if (version === textVersion) renderCandidates(box, answer.masks, (i) => `[MASK] ${i + 1}`);
+}
+
+async function classify(text, version) {
+  const answer = await api("/api/classify", { text });
+  if (version === textVersion) renderCandidates($("labels"), [answer.labels], () => "labels");
+}
+
+// --- attention heatmap ----------------------------------------------------------------------------------------
+
+function canvasFont(size) {
+  return `${size}px ${getComputedStyle(document.body).fontFamily}`;
+}
+
+function heatColour(t) {
+  // white (0) to the accent blue (1)
+  t = Math.min(1, Math.max(0, t));
+  const mix = (a, b) => Math.round(a + (b - a) * t);
+  return `rgb(${mix(255, 37)}, ${mix(255, 84)}, ${mix(255, 199)})`;
+}
+
+async function drawAttention() {
+  const text = $("text").value;
+  const layer = Number($("layer").value);
+  const head = Number($("head").value);
+  const answer = await api("/api/attention", { text, layer, head });
+  if (text !== $("text").value || layer !== Number($("layer").value) || head !== Number($("head").value)) return;
+  const canvas = $("attention");
+  const ctx = canvas.getContext("2d");
+  const tokens = answer.tokens;
+  const n = tokens.length;
+  const margin = 70;
+  const cell = Math.max(4, Math.min(32, Math.floor(560 / n)));
+  canvas.width = canvas.height = margin + cell * n + 4;
+  ctx.fillStyle = "#fff";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  // colours scaled to this head's largest weight: a head that spreads its attention thinly still shows a pattern
+  const top = Math.max(1e-6, ...answer.weights.flat());
+  $("attention-scale").textContent = `darkest = ${top.toFixed(3)}`;
+  answer.weights.forEach((row, i) =>
+    row.forEach((w, j) => {
+      ctx.fillStyle = heatColour(w / top);
+      ctx.fillRect(margin + j * cell, margin + i * cell, cell, cell);
+    }),
+  );
+  ctx.fillStyle = "#1d2430";
+  ctx.font = canvasFont(Math.min(14, Math.max(8, cell - 4)));
+  ctx.textBaseline = "middle";
+  tokens.forEach((token, i) => {
+    const label = token.length > 8 ? token.slice(0, 7) + "…" : token;
+    ctx.textAlign = "right";
+    ctx.fillText(label, margin - 4, margin + (i + 0.5) * cell);
+    ctx.save();
+    ctx.translate(margin + (i + 0.5) * cell, margin - 4);
+    ctx.rotate(-Math.PI / 2);
+    ctx.textAlign = "left";
+    ctx.fillText(label, 0, 0);
+    ctx.restore();
+  });
+  canvas.dataset.layer = String(layer);
+  canvas.dataset.head = String(head);
+}
+
+// --- similarity -----------------------------------------------------------------------------------------------
+
+async function compare() {
+  $("similarity-error").textContent = "";
+  $("similarity-pieces").textContent = "";
+  const words = $("words").value.split(/[,，]/).map((w) => w.trim()).filter(Boolean);
+  try {
+    const answer = await api("/api/similarity", { words });
+    const table = $("similarity");
+    table.replaceChildren();
+    const header = element("tr");
+    header.append(element("th"), ...answer.words.map((w) => element("th", null, w)));
+    table.append(header);
+    // colours span the smallest to the largest similarity off the diagonal, where the differences are
+    const off = answer.matrix.flatMap((row, i) => row.filter((_, j) => j !== i));
+    const low = Math.min(...off, 1);
+    const span = Math.max(1e-6, Math.max(...off, low) - low);
+    answer.matrix.forEach((row, i) => {
+      const tr = element("tr");
+      tr.append(element("th", null, answer.words[i]));
+      for (const value of row) {
+        const t = (value - low) / span;
+        const td = element("td", null, value.toFixed(2));
+        td.style.background = heatColour(t);
+        td.style.color = t > 0.6 ? "#fff" : "#1d2430";
+        tr.append(td);
+      }
+      table.append(tr);
+    });
+    // words the vocabulary lacks: how they were split, so a similarity of two [UNK]s is not taken for meaning
+    const split = answer.words
+      .map((w, i) => [w, answer.pieces[i]])
+      .filter(([w, pieces]) => pieces.length !== 1 || pieces[0] === "[UNK]")
+      .map(([w, pieces]) => `${w} → ${pieces.join(" ")}`);
+    $("similarity-pieces").textContent = split.length ? "Not single tokens: " + split.join("; ") : "";
+  } catch (err) {
+    $("similarity-error").textContent = err.message;
+  }
+}
+
+// --- recite ---------------------------------------------------------------------------------------------------
+
+async function reciteText() {
+  $("recite-error").textContent = "";
+  const button = $("recite");
+  button.disabled = true;
+  try {
+    const body = { prompt: $("prompt").value, do_sample: $("sample").checked };
+    if (body.do_sample) body.seed = Math.floor(Math.random() * 1e9);
+    $("recital").textContent = (await api("/api/recite", body)).text;
+  } catch (err) {
+    $("recite-error").textContent = err.message;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+// --- start ----------------------------------------------------------------------------------------------------
+
+function fillSelect(select, count) {
+  select.replaceChildren(...Array.from({ length: count }, (_, i) => element("option", null, String(i))));
+  select.value = "0";
+}
+
+async function start() {
+  health = await (await fetch("/health")).json();
+  const m = health.model;
+  $("model-info").textContent =
+    `${m.architecture}: ${m.layers} layers, ${m.heads} heads, hidden ${m.hidden_size}, ` +
+    `${m.vocab_size} tokens` + (m.lm ? "; a causal LM to recite with" : "");
+  fillSelect($("layer"), m.layers);
+  fillSelect($("head"), m.heads);
+  for (const section of document.querySelectorAll("section[data-endpoint]")) {
+    section.hidden = !available(section.dataset.endpoint);
+  }
+  let timer = null;
+  $("text").addEventListener("input", () => {
+    clearTimeout(timer);
+    timer = setTimeout(analyse, 250);
+  });
+  $("analyse").addEventListener("click", analyse);
+  $("top-k").addEventListener("change", analyse);
+  for (const id of ["layer", "head"]) {
+    $(id).addEventListener("change", () => drawAttention().catch((e) => ($("text-error").textContent = e.message)));
+  }
+  $("compare").addEventListener("click", compare);
+  $("recite").addEventListener("click", reciteText);
+  document.body.dataset.ready = "true";
+  await Promise.all([analyse(), compare()]);
+}
+
+start();
