@@ -33,7 +33,7 @@ from bertkit.viz import demo_pictures
 CLOZE_STEPS = 3000
 LM_STEPS = 2000
 POET = "李白"
-SHOWN_OPENINGS = ["床前", "故人", "君不", "朝辞"]  # 静夜思 first: the tutorial's example
+SHOWN_OPENINGS = ["床前", "朝辞", "玉阶", "云想"]  # 静夜思 first: the tutorial's example
 
 
 def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainConfig:
