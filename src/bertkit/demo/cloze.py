@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bertkit.demo.settings import demo_settings
 from bertkit.model import BertForPreTraining
 from bertkit.pipelines import fill_mask, load_for_inference, next_sentence_probability
 from bertkit.train.config import PretrainConfig
-from bertkit.train.state import checkpoint_dirs
 
 # (whole line, fragment, the poet's character): twelve of the corpus's best-known lines.
 CLOZE_LINES = [
@@ -36,25 +36,12 @@ def cloze_config(out: Path, max_steps: int, seed: int = 0) -> PretrainConfig:
     """A tiny BERT (2 layers, hidden 128) at a high learning rate on short inputs: see docs/benchmarks.md
     ("The demo's two models") for how this recipe was chosen."""
     return PretrainConfig(
-        data=str(out / "data"),
-        tokenizer=str(out / "tokenizer"),
-        out=str(out),
-        preset="tiny",
-        dropout=0.0,
+        **demo_settings(out, out, max_steps, seed),
         seq_len=32,
         batch_size=64,
         mlm_probability=0.15,
         max_predictions_per_seq=5,
         short_seq_prob=0.3,
-        lr=2e-3,
-        warmup_steps=max(1, max_steps // 20),
-        max_steps=max_steps,
-        log_every=10,
-        eval_every=0,
-        save_every=max(1, max_steps // 5),
-        keep=2,
-        seed=seed,
-        resume=bool(checkpoint_dirs(out)),
     )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from bertkit.data.prepare import prepare_corpus
 from bertkit.demo.cloze import cloze_config, show_cloze
 from bertkit.demo.poems import Poem, read_poems, recite_poems, recited_exactly, unique_openings, write_texts
+from bertkit.demo.settings import demo_settings
 from bertkit.errors import InvalidArgumentError
 from bertkit.files import check_readable
 from bertkit.model import BertLMHeadModel
@@ -25,7 +26,6 @@ from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train.config import PretrainConfig
 from bertkit.train.loop import pretrain
 from bertkit.train.plot import plot_run
-from bertkit.train.state import checkpoint_dirs
 from bertkit.viz import demo_pictures
 
 # Measured in docs/benchmarks.md ("The demo's two models"): enough for the recitation and cloze targets on
@@ -40,24 +40,11 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
     """A tiny causal model; each poem its own row from position 0 (no packing), so `[CLS]` and two characters
     are exactly how every poem it learned begins."""
     return PretrainConfig(
+        **demo_settings(out, out / "lm", max_steps, seed),
         objective="clm",
         packing=False,
-        data=str(out / "data"),
-        tokenizer=str(out / "tokenizer"),
-        out=str(out / "lm"),
-        preset="tiny",
-        dropout=0.0,
         seq_len=512,
         batch_size=16,
-        lr=2e-3,
-        warmup_steps=max(1, max_steps // 20),
-        max_steps=max_steps,
-        log_every=10,
-        eval_every=0,
-        save_every=max(1, max_steps // 5),
-        keep=2,
-        seed=seed,
-        resume=bool(checkpoint_dirs(out / "lm")),
     )
 
 
