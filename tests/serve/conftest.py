@@ -14,7 +14,6 @@ from bertkit import (
     BertConfig,
     BertForMaskedLM,
     BertForSequenceClassification,
-    BertLMHeadModel,
     WordPieceTokenizer,
 )
 
@@ -50,24 +49,6 @@ def classifier_dir(tmp_path_factory):
     with torch.no_grad():
         model.classifier.bias.copy_(torch.tensor([-5.0, 5.0]))
     directory = tmp_path_factory.mktemp("classifier")
-    model.save_pretrained(directory, tokenizer=tokenizer)
-    return directory
-
-
-@pytest.fixture(scope="session")
-def poet_dir(tmp_path_factory):
-    """A tiny causal LM that has learnt POEM by heart (`[CLS] poem [SEP]`)."""
-    tokenizer = WordPieceTokenizer(SPECIALS + sorted(set(POEM)), lowercase=True)
-    torch.manual_seed(0)
-    config = BertConfig.preset("tiny", vocab_size=len(tokenizer), max_position_embeddings=40, causal=True)
-    model = BertLMHeadModel(config)
-    ids = torch.tensor([tokenizer.encode(POEM).ids])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(80):
-        optimizer.zero_grad()
-        model(ids, labels=ids).loss.backward()
-        optimizer.step()
-    directory = tmp_path_factory.mktemp("poet")
     model.save_pretrained(directory, tokenizer=tokenizer)
     return directory
 

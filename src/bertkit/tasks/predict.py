@@ -32,6 +32,18 @@ class ReadingOptions:
     max_length: int = 128
     doc_stride: int | None = None  # qa; None: max_length // 3
 
+    def read(self, path: str | Path, task: str, require_labels: bool = True) -> TaskData:
+        """`path` read as a `task` file with these options' format and columns."""
+        return read_task_file(
+            path,
+            task,
+            format=self.format,
+            text_column=self.text_column,
+            pair_column=self.pair_column,
+            label_column=self.label_column,
+            require_labels=require_labels,
+        )
+
 
 def evaluate(
     model: str | Path,
@@ -83,15 +95,7 @@ def _run(
         torch.device(device) if device is not None else default_device()
     )
     tokenizer = WordPieceTokenizer.from_pretrained(model_dir)
-    data = read_task_file(
-        path,
-        task,
-        format=options.format,
-        text_column=options.text_column,
-        pair_column=options.pair_column,
-        label_column=options.label_column,
-        require_labels=labelled,
-    )
+    data = options.read(path, task, require_labels=labelled)
     features = encode_for_model(data, tokenizer, model.config, options)
     outputs = run_model(model, features, tokenizer.pad_token_id, batch_size=batch_size)
     return predictions(data, features, outputs, model.config), data

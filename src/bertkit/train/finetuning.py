@@ -29,7 +29,7 @@ from bertkit.tasks.heads import load_for_finetuning
 from bertkit.tasks.inference import run_model
 from bertkit.tasks.predict import ReadingOptions, encode_for_model
 from bertkit.tasks.predictions import predictions, score
-from bertkit.tasks.readers import label_names, read_task_file
+from bertkit.tasks.readers import label_names
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train.config import FinetuneConfig
 from bertkit.train.distributed import Distributed, gather_to_main
@@ -66,8 +66,8 @@ def finetuning_objective(cfg: FinetuneConfig, ctx: Distributed) -> Objective:
         doc_stride=cfg.doc_stride,
     )
     with _quiet_unless(ctx.is_main):  # warnings (a new head, truncated texts) said once, not once per process
-        train_data = _read(cfg.train, cfg.task, options)
-        validation = _read(cfg.validation, cfg.task, options) if cfg.validation else None
+        train_data = options.read(cfg.train, cfg.task)
+        validation = options.read(cfg.validation, cfg.task) if cfg.validation else None
         tokenizer = WordPieceTokenizer.from_pretrained(cfg.model)
         torch.manual_seed(cfg.seed)  # a new head gets the same weights in every process
         model = load_for_finetuning(cfg.model, cfg.task, label_names(train_data), cfg.reinit_head)
@@ -102,17 +102,6 @@ def finetuning_objective(cfg: FinetuneConfig, ctx: Distributed) -> Objective:
         metrics=partial(_metrics, cfg.task),
         steps_per_epoch=batches.maker.steps_per_epoch,
         validate=validate,
-    )
-
-
-def _read(path: str, task: str, options: ReadingOptions) -> TaskData:
-    return read_task_file(
-        path,
-        task,
-        format=options.format,
-        text_column=options.text_column,
-        pair_column=options.pair_column,
-        label_column=options.label_column,
     )
 
 
