@@ -52,6 +52,13 @@ def test_poem_texts_and_exact_recitation(tmp_path):
     assert not recited_exactly("床前明月光，疑是地上霜。", poem)
     path = write_texts([poem, Poem("t", "a", ("一二",))], tmp_path / "texts.txt")
     assert path.read_text(encoding="utf-8") == "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\n一二\n"
+    # The cloze model's text: each poem's lines, then its clauses without punctuation, in one document.
+    assert poem.clauses == ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
+    path = write_texts([poem, Poem("t", "a", ("一二、三？",))], tmp_path / "texts.txt", clauses=True)
+    assert path.read_text(encoding="utf-8") == (
+        "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n床前明月光\n疑是地上霜\n举头望明月\n低头思故乡\n\n"
+        "一二、三？\n一二\n三\n"
+    )
 
 
 def test_a_corpus_not_made_of_poems_is_a_clear_error(tmp_path):

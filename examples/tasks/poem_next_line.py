@@ -33,13 +33,13 @@ from bertkit import WordPieceTokenizer
 from bertkit.data.prepare import prepare_corpus
 from bertkit.demo.cloze import cloze_config
 from bertkit.demo.poems import Poem, read_poems, write_texts
+from bertkit.demo.run import CLOZE_STEPS
 from bertkit.model import BertForPreTraining
 from bertkit.pipelines import load_for_inference, next_sentence_probability
 from bertkit.train.loop import pretrain
 
 OPTIONS = 4
 FRACTIONS = (0.7, 0.1, 0.2)
-PRETRAIN_STEPS = 3000  # the demo's cloze model's
 
 
 def poem_key(poem: Poem) -> str:
@@ -80,7 +80,7 @@ def build(out: Path, corpus: Path = TANG300, seed: int = 0) -> dict[str, list[Po
         print(
             f"{name}: {len(poems)} poems, {len(questions)} questions ({left_out} left out: no 3 same-length lines)"
         )
-    write_texts(splits["train"], out / "train_poems.txt")
+    write_texts(splits["train"], out / "train_poems.txt", clauses=True)
     return splits
 
 
@@ -124,9 +124,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--pretrained", type=Path, help="a cloze model to start from instead of pre-training one"
     )
-    parser.add_argument(
-        "--pretrain-steps", type=int, default=PRETRAIN_STEPS, help=f"default: {PRETRAIN_STEPS}"
-    )
+    parser.add_argument("--pretrain-steps", type=int, default=CLOZE_STEPS, help=f"default: {CLOZE_STEPS}")
     args = parser.parse_args(argv)
     out = Path(args.out)
     fresh_run(out / "run")

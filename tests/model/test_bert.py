@@ -1,10 +1,13 @@
 """BertModel and the base class: parity with transformers' BertModel (outputs and attention probabilities), and
 BERT's initialisation."""
 
+import dataclasses
+
 import pytest
 import torch
 
 import bertkit
+import bertkit.model.cache
 from bertkit import BertConfig
 
 
@@ -53,3 +56,48 @@ def test_initialisation_follows_bert():
     ln = model.bert.encoder.layer[0].output.LayerNorm
     assert (ln.weight == 1).all() and (ln.bias == 0).all()
     assert model.cls.predictions.bias.abs().max() == 0
+
+
+@pytest.mark.parametrize(("name", "causal"), [("tiny", False), ("odd", False), ("tiny", True)])
+@pytest.mark.parametrize("padded", [True, False])
+@torch.no_grad()
+def test_cls_only_gives_the_full_models_cls_vector(name, causal, padded, twins, pair_batch, close):
+    ours, theirs, cfg = twins(name, "BertModel", causal=causal)
+    theirs.set_attn_implementation("eager")
+    ids, mask, types = pair_batch(cfg, batch_size=5)
+    mask = mask if padded else None
+    ref = theirs(input_ids=ids, attention_mask=mask, token_type_ids=types, output_attentions=True)
+    out = ours(ids, mask, types, cls_only=True)
+    close(out.last_hidden_state, ref.last_hidden_state[:, :1])
+    close(out.pooler_output, ref.pooler_output)
+    probs = ours(ids, mask, types, output_attentions=True, cls_only=True).attentions
+    if causal:  # [CLS] sees itself alone: the model runs on it alone
+        assert [p.shape for p in probs] == [(5, cfg.num_attention_heads, 1, 1)] * cfg.num_hidden_layers
+    else:  # every layer but the last in full, the last for [CLS]'s queries
+        for mine, reference in zip(probs[:-1], ref.attentions[:-1], strict=True):
+            close(mine, reference)
+        close(probs[-1], ref.attentions[-1][:, :, :1])
+
+
+def test_cls_only_gradients_and_checkpointing(configs):
+    torch.manual_seed(0)
+    model = bertkit.BertModel(configs["tiny"]).eval()  # no dropout: both passes are the same function
+    ids = torch.randint(1, 100, (3, 9))
+
+    def grads(**options):
+        model.zero_grad()
+        model(ids, **options).pooler_output.square().sum().backward()
+        return [p.grad.clone() for p in model.parameters()]
+
+    full = grads()
+    for checkpointing in (False, True):
+        model.set_gradient_checkpointing(checkpointing)
+        model.encoder.training = checkpointing  # the encoder checkpoints only in training mode
+        assert all(torch.allclose(a, b, atol=1e-5) for a, b in zip(full, grads(cls_only=True), strict=True))
+
+
+def test_cls_only_takes_no_cache(configs):
+    model = bertkit.BertModel(dataclasses.replace(configs["tiny"], causal=True))
+    cache = bertkit.model.cache.KVCache(model.config, batch_size=1, max_length=8)
+    with pytest.raises(bertkit.InvalidArgumentError, match="`cls_only` .* no `cache`"):
+        model(torch.tensor([[2, 5, 7]]), cache=cache, cls_only=True)

@@ -136,3 +136,16 @@ def test_labels_shape_checked(configs):
     ids = torch.randint(0, 100, (2, 8))
     with pytest.raises(InvalidArgumentError, match="labels has shape"):
         model(ids, labels=ids[:, :4])
+
+
+@pytest.mark.parametrize("cls_name", ["BertForSequenceClassification", "BertForMultipleChoice"])
+@torch.no_grad()
+def test_cls_only_gives_the_pooled_heads_logits_and_loss(cls_name, twins, inputs, close):
+    ours, theirs, cfg = twins("odd", cls_name)  # odd: 3 layers, 3 heads, 5 labels
+    batch = inputs(cfg, cls_name, batch_size=6)  # padded pairs; multiple choice: 2 questions of 3 choices
+    labels = torch.tensor([2, 0]) if cls_name == "BertForMultipleChoice" else torch.tensor([0, 4, 1, 3, 2, 0])
+    ref = theirs(**batch, labels=labels)
+    out = ours(**batch, labels=labels, cls_only=True)
+    close(out.logits, ref.logits)
+    close(out.loss, ref.loss)
+    assert out.last_hidden_state.shape == (6, 1, cfg.hidden_size)  # each sequence's [CLS] alone

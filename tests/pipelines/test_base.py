@@ -1,10 +1,21 @@
-"""Length bucketing and batch tensors: every input once, batches capped, little padding, no mask when none."""
+"""Length bucketing and batch tensors: every input once, batches capped, little padding, no mask when none; a
+loaded model given to pipeline() in place of its directory."""
 
 from itertools import pairwise
 
+import numpy as np
 import pytest
 import torch
 
+from bertkit import (
+    BertConfig,
+    BertForMaskedLM,
+    BertForPreTraining,
+    BertForSequenceClassification,
+    BertModel,
+    WordPieceTokenizer,
+    pipeline,
+)
 from bertkit.errors import InvalidArgumentError
 from bertkit.model.batching import length_batches
 from bertkit.pipelines.base import BATCH_COST, MAX_BATCH_TOKENS, tensor_batch
@@ -57,3 +68,80 @@ def test_tensor_batch_pads_right_and_drops_a_needless_mask():
     assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 1, 0]]
     full = tensor_batch([encoding([2, 7, 3]), encoding([2, 8, 3])], pad_id=0, device=torch.device("cpu"))
     assert full["attention_mask"] is None and full["token_type_ids"].shape == (2, 3)
+
+
+# A loaded model given to pipeline() instead of a directory: the same answers, one copy shared, clear errors.
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "moon", "is", "bright", "light", "frost", "##s"]
+TEXTS = ["the moon is [MASK]", "[MASK] light", "the frosts [MASK] bright the moon"]
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """Class name -> (directory, the model loaded from it, its tokenizer), tiny random models of each class."""
+    tokenizer = WordPieceTokenizer(VOCAB)
+    made = {}
+    for seed, cls in enumerate(
+        (BertForMaskedLM, BertForPreTraining, BertForSequenceClassification, BertModel)
+    ):
+        torch.manual_seed(seed)
+        config = BertConfig.preset(
+            "tiny", vocab_size=len(VOCAB), id2label={0: "dark", 1: "bright", 2: "both"}
+        )
+        directory = tmp_path_factory.mktemp(cls.__name__)
+        cls(config).save_pretrained(directory, tokenizer=tokenizer)
+        made[cls.__name__] = (directory, cls.from_pretrained(directory), tokenizer)
+    return made
+
+
+@pytest.mark.parametrize(
+    "task, class_name, options",
+    [
+        ("fill-mask", "BertForMaskedLM", {"top_k": 3}),
+        ("fill-mask", "BertForPreTraining", {}),
+        ("next-sentence", "BertForPreTraining", {}),
+        ("text-classification", "BertForSequenceClassification", {"top_k": None}),
+        ("sentence-embedding", "BertForMaskedLM", {}),  # a model with a head embeds with its encoder
+        ("feature-extraction", "BertModel", {}),
+    ],
+)
+def test_a_loaded_model_answers_what_its_directory_answers(tiny, task, class_name, options):
+    directory, model, tokenizer = tiny[class_name]
+    inputs = [("the moon", "is bright")] * 2 if task == "next-sentence" else TEXTS
+    from_directory = pipeline(task, model=directory, **options)(inputs)
+    loaded = pipeline(task, model=model, tokenizer=tokenizer, **options)
+    assert "a loaded" in repr(loaded)
+    if task in ("sentence-embedding", "feature-extraction"):
+        for ours, theirs in zip(loaded(inputs), from_directory, strict=True):
+            np.testing.assert_allclose(ours, theirs, atol=1e-6)
+    else:
+        assert loaded(inputs) == from_directory
+
+
+def test_pipelines_of_one_loaded_model_share_it(tiny):
+    directory, model, tokenizer = tiny["BertForSequenceClassification"]
+    embedder = pipeline("sentence-embedding", model=model, tokenizer=tokenizer)
+    classifier = pipeline("text-classification", model=model, tokenizer=tokenizer, top_k=None)
+    assert embedder.model is model.bert and classifier.model is model
+    embedder(TEXTS)  # embedding leaves the shared model whole: the classifier still reads the pooler
+    assert classifier(TEXTS) == pipeline("text-classification", model=directory, top_k=None)(TEXTS)
+
+
+def test_a_loaded_model_without_the_head_or_without_a_tokenizer_is_refused(tiny):
+    _, encoder, tokenizer = tiny["BertModel"]
+    with pytest.raises(
+        InvalidArgumentError,
+        match=r"^`model` is a BertModel, which has no head for 'fill-mask'; that task needs one of: "
+        "BertForMaskedLM, BertForPreTraining$",
+    ):
+        pipeline("fill-mask", model=encoder, tokenizer=tokenizer)
+    with pytest.raises(InvalidArgumentError, match="no head for 'text-classification'.*BertForSequenceClass"):
+        pipeline("sentiment-analysis", model=tiny["BertForPreTraining"][1], tokenizer=tokenizer)
+    with pytest.raises(InvalidArgumentError, match="`tokenizer` is needed with a loaded BertModel"):
+        pipeline("feature-extraction", model=encoder)
+    with pytest.raises(
+        InvalidArgumentError, match="`model` must be a model directory or a loaded bertkit model"
+    ):
+        pipeline("feature-extraction", model=42)
+    with pytest.raises(InvalidArgumentError, match="`tokenizer` must be a WordPieceTokenizer or a directory"):
+        pipeline("feature-extraction", model=encoder, tokenizer=VOCAB)

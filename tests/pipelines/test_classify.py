@@ -5,7 +5,6 @@ import torch
 
 from bertkit import InvalidArgumentError, pipeline
 from bertkit.pipelines.base import tensor_batch
-from bertkit.pipelines.classify import sequence_logits
 
 from .conftest import SENTIMENT, transformers
 
@@ -33,14 +32,14 @@ def classifiers(checkpoints):
     )
 
 
-def test_cls_only_last_layer_gives_the_models_logits(classifiers):
-    ours = classifiers[0]
+def test_cls_only_gives_the_full_models_logits_on_real_weights(classifiers):
+    ours = classifiers[0]  # the pipeline runs its model with cls_only=True
     pad = ours.tokenizer.pad_token_id
     for group in (TEXTS, TEXTS[:1], PAIRS, [TEXTS[1], PAIRS[0]]):  # padded or not, segment ids 0 and 1
         batch = tensor_batch(ours.encode(group), pad, ours.device)
         with torch.inference_mode():
             expected = ours.model(**batch).logits
-            assert torch.allclose(sequence_logits(ours.model, batch), expected, atol=1e-5)
+            assert torch.allclose(ours.model(**batch, cls_only=True).logits, expected, atol=1e-5)
     assert tensor_batch(ours.encode(TEXTS[:1]), pad, ours.device)["attention_mask"] is None
 
 

@@ -1,9 +1,13 @@
 """fill-mask and next-sentence against transformers on the same checkpoint (MiniLM under a random head)."""
 
+import json
+
 import pytest
 import torch
 
 from bertkit import CheckpointError, InvalidArgumentError, pipeline
+from bertkit.cli import main
+from bertkit.pipelines import fill_mask, load_for_inference
 
 from .conftest import transformers
 
@@ -15,6 +19,16 @@ TEXTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def fill_pair(checkpoints):
+    """(bertkit's, transformers') fill-mask pipelines on the same MLM checkpoint."""
+    directory = checkpoints("fill-mask")
+    return (
+        pipeline("fill-mask", model=directory, batch_size=3),
+        transformers.pipeline("fill-mask", model=str(directory), device="cpu"),
+    )
+
+
 def assert_same_predictions(ours, theirs):
     assert [p["token"] for p in ours] == [p["token"] for p in theirs]
     assert [p["token_str"] for p in ours] == [p["token_str"] for p in theirs]
@@ -23,10 +37,8 @@ def assert_same_predictions(ours, theirs):
     assert all(abs(a["score"] - b["score"]) <= 1e-4 for a, b in zip(ours, theirs, strict=True))
 
 
-def test_fill_mask_equals_transformers(checkpoints):
-    directory = checkpoints("fill-mask")
-    ours = pipeline("fill-mask", model=directory, batch_size=3)
-    theirs = transformers.pipeline("fill-mask", model=str(directory), device="cpu")
+def test_fill_mask_equals_transformers(fill_pair):
+    ours, theirs = fill_pair
     results = ours(TEXTS, top_k=4)
     assert len(results) == len(TEXTS)
     for text, result in zip(TEXTS, results, strict=True):
@@ -55,6 +67,90 @@ def test_fill_mask_errors(checkpoints):
         CheckpointError, match="holds a BertForTokenClassification .* no head for 'fill-mask'"
     ):
         pipeline("fill-mask", model=checkpoints("token-classification"))
+
+
+# Each kind of target transformers resolves: vocabulary tokens, a word in another case and one of several
+# WordPieces (both warned of and replaced by their first piece), a duplicate, and a character outside the
+# vocabulary, which becomes [UNK] there too.
+TARGET_CASES = [
+    ("paris", 5),
+    (["paris", "london", "berlin", "the"], 2),
+    (["paris", "london", "berlin"], 10),
+    (["Paris", "unbelievably", "paris", "[MASK]"], 5),
+    (["rome", "\u2603"], 5),
+]
+
+
+@pytest.mark.parametrize(("targets", "top_k"), TARGET_CASES)
+def test_fill_mask_targets_equal_transformers(fill_pair, targets, top_k):
+    ours, theirs = fill_pair
+    results = ours(TEXTS, targets=targets, top_k=top_k)
+    for text, result in zip(TEXTS, results, strict=True):
+        reference = theirs(text, targets=targets, top_k=top_k)
+        if text.count("[MASK]") == 1:
+            result, reference = [result], [reference]
+        assert len(result) == len(reference) == text.count("[MASK]")
+        for mine, ref in zip(result, reference, strict=True):
+            assert len(mine) == len(ref)
+            assert_same_predictions(mine, ref)
+    assert_same_predictions(ours(TEXTS[0], targets=targets, top_k=top_k), results[0])
+
+
+def test_fill_mask_target_scores_are_over_the_whole_vocabulary(fill_pair):
+    ours, _ = fill_pair
+    best = ours(TEXTS[0], top_k=3)
+    chosen = ours(TEXTS[0], targets=[best[2]["token_str"], best[0]["token_str"]])
+    assert [r["token"] for r in chosen] == [best[0]["token"], best[2]["token"]]  # top_k capped at 2
+    for mine, unrestricted in zip(chosen, (best[0], best[2]), strict=True):
+        assert mine["score"] == pytest.approx(unrestricted["score"], abs=1e-6)
+    limited = pipeline("fill-mask", model=ours.directory, targets=("paris",))  # set at loading; a tuple
+    assert [r["token_str"] for r in limited(TEXTS[0])] == ["paris"]
+
+
+def test_fill_mask_targets_warn_as_transformers(fill_pair, caplog):
+    ours, _ = fill_pair
+    with caplog.at_level("WARNING", logger="bertkit.pipelines.cloze"):
+        [record] = ours(TEXTS[0], targets="Unbelievably")
+    assert record["token_str"] == "un"
+    assert "target token `Unbelievably` does not exist in the model vocabulary. Replacing with `un`" in (
+        caplog.text
+    )
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ([], "`targets` must be a token or a non-empty list of tokens"),
+        (5, "`targets` must be a token or a non-empty list of tokens, got 5"),
+        ("", r"`targets` item 0 \(''\) holds no token"),
+        (["paris", "  "], r"`targets` item 1 \('  '\) holds no token"),
+        (["paris", 3], "`targets` item 1 must be a string, got int"),
+    ],
+)
+def test_fill_mask_target_errors(fill_pair, targets, message):
+    ours, _ = fill_pair
+    with pytest.raises(InvalidArgumentError, match=message):
+        ours(TEXTS[0], targets=targets)
+
+
+def test_fill_mask_function_and_cli_targets(checkpoints, capsys):
+    directory = checkpoints("fill-mask")
+    expected = pipeline("fill-mask", model=directory)("Hello [MASK] and [MASK].", targets=["world", "you"])
+    model, tokenizer = load_for_inference(directory)
+    assert fill_mask(model, tokenizer, "Hello [MASK] and [MASK].", top_k=1, targets=["world", "you"]) == [
+        [{"token": mask[0]["token_str"], "score": pytest.approx(mask[0]["score"], abs=1e-6)}]
+        for mask in expected
+    ]
+    argv = ["fill-mask", "Hello [MASK] and [MASK].", "--model", str(directory), "--targets", "world", "you"]
+    assert main([*argv, "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [[p["token"] for p in mask] for mask in printed] == [
+        [r["token_str"] for r in mask] for mask in expected
+    ]
+    assert main([*argv[:-2], ""]) == 2
+    assert capsys.readouterr().err == (
+        "bertkit: error: --targets item 0 ('') holds no token; give a word or vocabulary token\n"
+    )
 
 
 PAIRS = [

@@ -1,5 +1,5 @@
 """sentence-embedding and feature-extraction: equal to sentence-transformers' encode and transformers'
-feature-extraction pipeline on the real all-MiniLM-L6-v2; embed_file and similarity."""
+feature-extraction pipeline on the real all-MiniLM-L6-v2; embed_file and similarity; a loaded model's pooling."""
 
 import json
 import shutil
@@ -8,8 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from bertkit import CheckpointError, FileFormatError, InvalidArgumentError, pipeline
+from bertkit import (
+    BertModel,
+    CheckpointError,
+    FileFormatError,
+    InvalidArgumentError,
+    WordPieceTokenizer,
+    pipeline,
+)
 from bertkit.pipelines import embed_file, read_pooling, similarity
+from bertkit.pipelines.embed import SentencePooling
 
 from .conftest import MINILM, transformers
 
@@ -112,3 +120,19 @@ def test_embed_file_streams_in_chunks(encoder, tmp_path):
     with pytest.raises(FileFormatError, match="lines.txt, line 2: empty line"):
         embed_file(encoder, lines, tmp_path / "bad.npy", progress=False)
     assert not (tmp_path / "bad.npy").exists()
+
+
+def test_a_loaded_model_pools_as_told(encoder):
+    """A model in memory has no sentence-transformers files: `pooling` says how it pools, else a plain BERT's
+    default (mean, not normalised, cut at the model's positions)."""
+    model, tokenizer = BertModel.from_pretrained(MINILM), WordPieceTokenizer.from_pretrained(MINILM)
+    told = pipeline("sentence-embedding", model=model, tokenizer=tokenizer, pooling=read_pooling(MINILM))
+    assert told.model is model
+    np.testing.assert_allclose(told(SENTENCES), encoder(SENTENCES), atol=1e-6)
+    plain = pipeline("sentence-embedding", model=model, tokenizer=tokenizer)
+    assert plain.pooling == SentencePooling("mean", normalize=False) and plain.max_length == 512
+    np.testing.assert_allclose(plain(SENTENCES[:3]), encoder(SENTENCES[:3], normalize=False), atol=1e-6)
+    with pytest.raises(InvalidArgumentError, match="`pooling` must be a SentencePooling"):
+        pipeline("sentence-embedding", model=model, tokenizer=tokenizer, pooling="mean")
+    with pytest.raises(InvalidArgumentError, match="`pooling` mode must be one of mean, cls, max"):
+        SentencePooling("sum")

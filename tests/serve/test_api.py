@@ -43,6 +43,12 @@ def test_fill_mask_answers_what_the_pipeline_answers(client, mlm_dir):
     answer = client.post("/api/fill-mask", json={"text": "[MASK]前明[MASK]光", "top_k": 3}).json()
     assert answer["masks"] == pipeline("fill-mask", model=mlm_dir)("[MASK]前明[MASK]光", top_k=3)
     assert answer["masks"][0][0]["token_str"] == "月" and len(answer["masks"][1]) == 3
+    targets = ["月", "光"]
+    answer = client.post("/api/fill-mask", json={"text": "床前明[MASK]光", "targets": targets}).json()
+    assert answer["masks"] == [pipeline("fill-mask", model=mlm_dir)("床前明[MASK]光", targets=targets)]
+    assert (
+        "`targets`" in client.post("/api/fill-mask", json={"text": "[MASK]", "targets": []}).json()["error"]
+    )
     one = client.post("/api/fill-mask", json={"text": "床前明[MASK]光"}).json()["masks"]
     assert len(one) == 1 and len(one[0]) == 5  # a single [MASK] is a list of one list too
     assert one[0][0]["sequence"] == "床 前 明 月 光"
@@ -85,7 +91,7 @@ def test_recite_answers_what_the_library_answers(client, poet_dir):
     assert sampled == recite(*load_causal_lm(poet_dir), "举头", **options)
 
 
-def test_classify_when_the_model_has_that_head(classifier_dir, client):
+def test_classify_when_the_model_has_that_head(classifier_dir, mlm_dir, client):
     with TestClient(create_app(ServeConfig(model=str(classifier_dir)))) as other:
         assert set(other.get("/health").json()["model"]["unavailable"]) == {"fill-mask", "recite"}
         labels = other.post("/api/classify", json={"text": "the moon"}).json()["labels"]
@@ -100,7 +106,7 @@ def test_classify_when_the_model_has_that_head(classifier_dir, client):
         )
     answer = client.post("/api/classify", json={"text": "the moon"})
     assert answer.status_code == 404
-    assert "holds a BertForMaskedLM" in answer.json()["error"]
+    assert f"{mlm_dir}: `model` is a BertForMaskedLM" in answer.json()["error"]
     assert "no head for 'text-classification'" in answer.json()["error"]
 
 

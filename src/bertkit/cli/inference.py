@@ -16,6 +16,13 @@ def add_fill_mask(sub) -> None:
     )
     p.add_argument("--top-k", type=int, default=5, metavar="K", help="predictions per [MASK] (default: 5)")
     p.add_argument(
+        "--targets",
+        nargs="+",
+        metavar="TOKEN",
+        help="rank only these tokens, each scored over the whole vocabulary, e.g. --targets 月 日 "
+        "(after the text); a word not in the vocabulary stands for its first WordPiece, with a warning",
+    )
+    p.add_argument(
         "--json",
         action="store_true",
         help='print a JSON list per [MASK] of {"token": ..., "score": ...}, best first',
@@ -28,7 +35,9 @@ def _fill_mask(args: argparse.Namespace) -> None:
 
     from bertkit.pipelines import fill_mask, load_for_inference
 
-    predictions = fill_mask(*load_for_inference(args.model), args.text, top_k=args.top_k)
+    predictions = fill_mask(
+        *load_for_inference(args.model), args.text, top_k=args.top_k, targets=args.targets
+    )
     if args.json:
         print(json.dumps(predictions, ensure_ascii=False))
         return

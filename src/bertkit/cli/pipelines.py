@@ -106,13 +106,22 @@ def add_tag(sub) -> None:
         choices=["none", "simple", "first", "max", "average"],
         help="how tokens become entities (default: simple)",
     )
+    p.add_argument(
+        "--stride",
+        type=int,
+        metavar="N",
+        help="read a text longer than the model's positions in windows overlapping by N tokens "
+        "(default: cut it there)",
+    )
     p.set_defaults(func=_tag)
 
 
 def _tag(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
-    tagger = pipeline("token-classification", args.model, aggregation_strategy=args.aggregation_strategy)
+    tagger = pipeline(
+        "token-classification", args.model, aggregation_strategy=args.aggregation_strategy, stride=args.stride
+    )
     _print_json(tagger(args.text))
 
 

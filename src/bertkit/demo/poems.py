@@ -3,7 +3,8 @@
 The bundled corpus (data/tang300.txt) writes each poem as a title line, an author line, then the lines of the
 poem, with a blank line between poems. The language model learns the poems' text alone (no title, no
 author), each poem a document, so that `[CLS]` and the first two characters are exactly how every poem it
-learned begins.
+learned begins. The cloze model also reads each poem's clauses without punctuation, so that it learns to fill
+in a fragment (`床前明[MASK]光`) as well as a whole line.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bertkit.tokenizer.decode import decode_cjk
 
 # "Punctuation aside": a recitation counts when its characters are the poem's, whatever marks separate them.
 PUNCTUATION = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\u2018-\u201f]")
+CLAUSE_END = re.compile(r"[，。？！；：、]")
 OPENING = 2  # characters the student remembers
 
 
@@ -39,6 +41,11 @@ class Poem:
     @property
     def opening(self) -> str:
         return self.text[:OPENING]
+
+    @property
+    def clauses(self) -> list[str]:
+        """The poem cut at its punctuation, without it: `床前明月光`, `疑是地上霜`, ..."""
+        return [c for line in self.lines for c in CLAUSE_END.split(line) if c]
 
 
 def read_poems(path: str | Path) -> list[Poem]:
@@ -62,9 +69,12 @@ def read_poems(path: str | Path) -> list[Poem]:
     return poems
 
 
-def write_texts(poems: list[Poem], path: Path) -> Path:
-    """The poems' text alone, one document per poem (its lines one per line): what the language model learns."""
-    write_text_atomically(path, "\n\n".join("\n".join(p.lines) for p in poems) + "\n")
+def write_texts(poems: list[Poem], path: Path, clauses: bool = False) -> Path:
+    """The poems' text alone, one document per poem, its lines one per line: what the language model learns.
+    With `clauses`, each document goes on with the poem's clauses, one per line, without punctuation: what the
+    cloze model learns, so that a fragment without punctuation is something it has seen."""
+    documents = [[*p.lines, *(p.clauses if clauses else [])] for p in poems]
+    write_text_atomically(path, "\n\n".join("\n".join(d) for d in documents) + "\n")
     return path
 
 

@@ -30,8 +30,8 @@ from bertkit.viz import demo_pictures
 
 # Measured in docs/benchmarks.md ("The demo's two models"): enough for the recitation and cloze targets on
 # 2 CPU cores within the demo's time.
-CLOZE_STEPS = 3000
-LM_STEPS = 2000
+CLOZE_STEPS = 6000
+LM_STEPS = 1500
 POET = "李白"
 SHOWN_OPENINGS = ["床前", "朝辞", "玉阶", "云想"]  # 静夜思 first: the tutorial's example
 
@@ -40,7 +40,7 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
     """A tiny causal model; each poem its own row from position 0 (no packing), so `[CLS]` and two characters
     are exactly how every poem it learned begins."""
     return PretrainConfig(
-        **demo_settings(out, out / "lm", max_steps, seed),
+        **demo_settings(out, out / "lm", out / "lm_data", max_steps, seed),
         objective="clm",
         packing=False,
         seq_len=512,
@@ -50,16 +50,20 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
 
 def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) -> list[Poem]:
     """Stages 1-2, each kept: a vocabulary learned from the corpus, and the poems' text (no titles or authors)
-    prepared into the shards both models train on. Returns the poems."""
+    prepared into the shards each model trains on: `out/data` (lines, then clauses without punctuation) for
+    the cloze model, `out/lm_data` (lines) for the language model. Returns the poems."""
     corpus = check_readable(corpus)
     poems = read_poems(corpus)
     tokenizer_dir = out / "tokenizer"
     if not (tokenizer_dir / "vocab.txt").exists():
         print(f"1/5 learning a WordPiece vocabulary from {corpus}")
         WordPieceTokenizer.train([corpus], vocab_size=8000, min_frequency=1).save_pretrained(tokenizer_dir)
-    texts = write_texts(poems, out / "poems.txt")
-    print(f"2/5 preparing the poems' lines ({texts}) into {out / 'data'}")
-    prepare_corpus([texts], tokenizer_dir, out / "data", heldout_fraction=heldout_fraction)
+    print(f"2/5 preparing the poems' text into {out / 'data'} (cloze) and {out / 'lm_data'} (language model)")
+    for texts, data in (
+        (write_texts(poems, out / "poems_and_clauses.txt", clauses=True), out / "data"),
+        (write_texts(poems, out / "poems.txt"), out / "lm_data"),
+    ):
+        prepare_corpus([texts], tokenizer_dir, data, heldout_fraction=heldout_fraction)
     return poems
 
 

@@ -1,5 +1,5 @@
-"""What the demo's two runs share: its data, a tiny model trained fast without dropout, and the bookkeeping
-that makes an interrupted run resume."""
+"""What the demo's two runs share: the vocabulary, a tiny model trained fast without dropout, and the
+bookkeeping that makes an interrupted run resume."""
 
 from pathlib import Path
 from typing import Any
@@ -7,10 +7,10 @@ from typing import Any
 from bertkit.train.state import checkpoint_dirs
 
 
-def demo_settings(out: Path, run_dir: Path, max_steps: int, seed: int) -> dict[str, Any]:
-    """PretrainConfig fields for a demo run in `run_dir` on the data and vocabulary prepared in `out`."""
+def demo_settings(out: Path, run_dir: Path, data: Path, max_steps: int, seed: int) -> dict[str, Any]:
+    """PretrainConfig fields for a demo run in `run_dir` on the prepared `data`, with the vocabulary in `out`."""
     return dict(
-        data=str(out / "data"),
+        data=str(data),
         tokenizer=str(out / "tokenizer"),
         out=str(run_dir),
         preset="tiny",

@@ -3,7 +3,7 @@
 Files in and out (Hugging Face checkpoints) live one layer down, in `bertkit.checkpoint`.
 """
 
-from bertkit.model.bert import BertModel, BertPreTrainedModel, ModelOutput
+from bertkit.model.bert import BertModel, BertPreTrainedModel, ModelOutput, encoder_of
 from bertkit.model.heads import (
     BertForMaskedLM,
     BertForMultipleChoice,
@@ -27,4 +27,5 @@ __all__ = [
     "BertModel",
     "BertPreTrainedModel",
     "ModelOutput",
+    "encoder_of",
 ]

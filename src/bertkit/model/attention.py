@@ -88,15 +88,19 @@ class BertSelfAttention(nn.Module):
         mask: torch.Tensor | None,
         output_attentions: bool = False,
         cache: LayerCache | None = None,
+        queries: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(B, T, H) -> (B, T, H), and the (B, heads, T, S) attention probabilities when asked for (else None).
 
-        cache: this layer's keys and values of the S - T earlier positions; the new ones are appended to it."""
+        cache: this layer's keys and values of the S - T earlier positions; the new ones are appended to it.
+        queries: only the first `queries` positions' outputs, (B, queries, H), every position still giving its key
+        and value (a bidirectional model's: the causal triangle takes the queries to be the last positions)."""
         B, T, H = x.shape
-        # (B, T, H) -> (B, heads, T, head_size)
-        q = self.query(x).view(B, T, self.num_heads, -1).transpose(1, 2)
-        k = self.key(x).view(B, T, self.num_heads, -1).transpose(1, 2)
-        v = self.value(x).view(B, T, self.num_heads, -1).transpose(1, 2)
+
+        def heads(t: torch.Tensor) -> torch.Tensor:
+            return t.view(B, t.shape[1], self.num_heads, -1).transpose(1, 2)  # (B, heads, T, head_size)
+
+        q, k, v = heads(self.query(x[:, :queries])), heads(self.key(x)), heads(self.value(x))
         if cache is not None:
             k, v = cache.append(k, v)  # (B, heads, S, head_size)
         if output_attentions:
@@ -109,4 +113,4 @@ class BertSelfAttention(nn.Module):
             # cached keys and no mask there is one query, the newest, which sees every key.
             is_causal = self.causal and mask is None and k.shape[-2] == T
             y = F.scaled_dot_product_attention(q, k, v, mask, dropout_p, is_causal=is_causal)
-        return y.transpose(1, 2).reshape(B, T, H), probs  # heads side by side again
+        return y.transpose(1, 2).reshape(B, -1, H), probs  # heads side by side again

@@ -37,9 +37,10 @@ class BertAttention(nn.Module):
         mask: torch.Tensor | None,
         output_attentions: bool = False,
         cache: LayerCache | None = None,
+        queries: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        y, probs = self.self(x, mask, output_attentions, cache)
-        return self.output(y, x), probs  # (B, T, H)
+        y, probs = self.self(x, mask, output_attentions, cache, queries)
+        return self.output(y, x[:, :queries]), probs  # (B, T, H)
 
 
 class BertIntermediate(nn.Module):
@@ -55,7 +56,10 @@ class BertIntermediate(nn.Module):
 
 
 class BertLayer(nn.Module):
-    """x = LN(x + Attention(x)); x = LN(x + FFN(x))."""
+    """x = LN(x + Attention(x)); x = LN(x + FFN(x)).
+
+    queries: only the first `queries` positions' outputs (a bidirectional model's), the others giving their keys
+    and values alone: after attention, each step (output projection, LayerNorm, FFN) reads its own position."""
 
     def __init__(self, config: BertConfig):
         super().__init__()
@@ -69,8 +73,9 @@ class BertLayer(nn.Module):
         mask: torch.Tensor | None,
         output_attentions: bool = False,
         cache: LayerCache | None = None,
+        queries: int | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        x, probs = self.attention(x, mask, output_attentions, cache)  # (B, T, H)
+        x, probs = self.attention(x, mask, output_attentions, cache, queries)  # (B, T, H)
         return self.output(self.intermediate(x), x), probs  # (B, T, H)
 
 
@@ -86,19 +91,24 @@ class BertEncoder(nn.Module):
         mask: torch.Tensor | None,
         output_attentions: bool = False,
         cache: KVCache | None = None,
+        cls_only: bool = False,
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, ...] | None]:
         """(B, T, H) -> (B, T, H), and each layer's (B, heads, T, S) attention probabilities when asked for.
 
-        cache: the earlier positions' keys and values (S - T of them); each layer appends the new ones."""
+        cache: the earlier positions' keys and values (S - T of them); each layer appends the new ones.
+        cls_only: a bidirectional model's last layer runs for [CLS] alone, (B, 1, H) out: the other positions'
+        queries, attention outputs and feed-forward there (10 of its 12 H x H products per token) feed nothing
+        a pooled head reads."""
         attentions = []
         caches = cache.layers if cache is not None else [None] * len(self.layer)
-        for layer, layer_cache in zip(self.layer, caches, strict=True):
+        for i, (layer, layer_cache) in enumerate(zip(self.layer, caches, strict=True)):
+            queries = 1 if cls_only and i == len(self.layer) - 1 else None
             # A cache is filled once, so its forward pass is never recomputed.
             if self.gradient_checkpointing and self.training and torch.is_grad_enabled() and cache is None:
                 # Keep only each block's input; recompute its insides during backward.
-                x, probs = checkpoint(layer, x, mask, output_attentions, use_reentrant=False)
+                x, probs = checkpoint(layer, x, mask, output_attentions, None, queries, use_reentrant=False)
             else:
-                x, probs = layer(x, mask, output_attentions, layer_cache)
+                x, probs = layer(x, mask, output_attentions, layer_cache, queries)
             attentions.append(probs)
         return x, tuple(attentions) if output_attentions else None  # (B, T, H)
 

@@ -244,7 +244,9 @@ class _BertWithClassifier(BertPreTrainedModel):
 
 
 class BertForSequenceClassification(_BertWithClassifier):
-    """A linear classifier (or regressor) on the pooled [CLS] vector."""
+    """A linear classifier (or regressor) on the pooled [CLS] vector.
+
+    cls_only=True (as BertModel's) gives the same logits faster, [CLS]'s last hidden state alone."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config, config.num_labels, pooled=True)
@@ -255,8 +257,9 @@ class BertForSequenceClassification(_BertWithClassifier):
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        cls_only: bool = False,
     ) -> ModelOutput:
-        out = self.bert(input_ids, attention_mask, token_type_ids)
+        out = self.bert(input_ids, attention_mask, token_type_ids, cls_only=cls_only)
         out.logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
         if labels is not None:
             out.loss = classification_loss(out.logits, labels, self.config)
@@ -264,7 +267,9 @@ class BertForSequenceClassification(_BertWithClassifier):
 
 
 class BertForMultipleChoice(_BertWithClassifier):
-    """Scores each (context, choice) pair with one number from its pooled vector; softmax across choices."""
+    """Scores each (context, choice) pair with one number from its pooled vector; softmax across choices.
+
+    cls_only=True (as BertModel's) gives the same logits faster, each pair's [CLS] last hidden state alone."""
 
     def __init__(self, config: BertConfig):
         super().__init__(config, 1, pooled=True)
@@ -275,6 +280,7 @@ class BertForMultipleChoice(_BertWithClassifier):
         attention_mask: torch.Tensor | None = None,
         token_type_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
+        cls_only: bool = False,
     ) -> ModelOutput:
         if input_ids.dim() != 3:
             raise InvalidArgumentError(
@@ -285,7 +291,7 @@ class BertForMultipleChoice(_BertWithClassifier):
         def flat(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.reshape(B * C, T)  # every choice is its own sequence
 
-        out = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids))
+        out = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), cls_only=cls_only)
         out.logits = self.classifier(self.dropout(out.pooler_output)).view(B, C)  # (B, C)
         if labels is not None:
             out.loss = F.cross_entropy(out.logits.float(), labels)

@@ -1,5 +1,5 @@
-"""What every task pipeline shares: loading a checkpoint that has the task's head, one-or-many inputs, and
-batches built with length bucketing.
+"""What every task pipeline shares: a model with the task's head (loaded from a checkpoint, or given), one-or-many
+inputs, and batches built with length bucketing.
 
 A pipeline is loaded once and called many times. A call reads the model and never changes the pipeline
 (options given to a call apply to that call only), so one object can serve several threads at once.
@@ -18,7 +18,7 @@ from bertkit.checkpoint.files import WeightReader
 from bertkit.checkpoint.info import architecture_of
 from bertkit.checks import check_int
 from bertkit.errors import CheckpointError, InvalidArgumentError
-from bertkit.model import BertModel, BertPreTrainedModel
+from bertkit.model import BertModel, BertPreTrainedModel, encoder_of
 from bertkit.model.batching import length_batches
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.tokenizer.encoding import Encoding
@@ -63,10 +63,13 @@ def tensor_batch(
 
 
 class Pipeline:
-    """A model with the task's head and its tokenizer, from one Hugging Face-layout directory.
+    """A model with the task's head and its tokenizer: loaded from one Hugging Face-layout directory, or a
+    model already in memory with its tokenizer (as transformers' `pipeline(task, model=model,
+    tokenizer=tokenizer)`), so that several pipelines can share one model.
 
-    Subclasses name the task, the architectures that carry its head (empty: any BERT) and the class to load,
-    and implement `_run(items, options)`: the results of a non-empty list of inputs, in order.
+    Subclasses name the task, the architectures that carry its head (empty: any BERT, which then runs its
+    encoder alone) and the class to load, and implement `_run(items, options)`: the results of a non-empty
+    list of inputs, in order.
     """
 
     task: ClassVar[str]
@@ -76,14 +79,40 @@ class Pipeline:
 
     def __init__(
         self,
-        model: str | Path,
+        model: str | Path | BertPreTrainedModel,
         *,
+        tokenizer: WordPieceTokenizer | str | Path | None = None,
         batch_size: int = BATCH_SIZE,
         device: str | torch.device | None = None,
         **options: Any,
     ):
-        directory = Path(model)
         check_int("`batch_size`", batch_size)
+        self.options = self.check_options({**self.defaults, **options})
+        if isinstance(model, BertPreTrainedModel):
+            if tokenizer is None:
+                raise InvalidArgumentError(
+                    f"`tokenizer` is needed with a loaded {type(model).__name__} (a model directory brings its own)"
+                )
+            self.directory = None
+            self.model = self._serving_part(model)
+            if device is not None:  # all of it, as transformers moves it: other pipelines may share its parts
+                model.to(device)
+        elif isinstance(model, str | Path):
+            self.directory = Path(model)
+            self._check_checkpoint(self.directory)
+            self.model = self.load_model(self.directory, device)
+        else:
+            raise InvalidArgumentError(
+                f"`model` must be a model directory or a loaded bertkit model, got {type(model).__name__}"
+            )
+        self.model.eval()
+        self.tokenizer = _tokenizer(self.directory if tokenizer is None else tokenizer)
+        self.batch_size = batch_size
+        self.device = next(self.model.parameters()).device
+        self.max_length = min(self.model.config.max_position_embeddings, MAX_LENGTH)
+
+    def _check_checkpoint(self, directory: Path) -> None:
+        """A checkpoint without the task's head is refused before anything is loaded."""
         if self.heads:
             architecture = checkpoint_architecture(directory)
             if architecture not in self.heads:
@@ -91,13 +120,22 @@ class Pipeline:
                     f"{directory} holds a {architecture} (config.json `architectures`), which has no head for "
                     f"{self.task!r}; that task needs one of: {', '.join(self.heads)}"
                 )
-        self.directory = directory
-        self.options = self.check_options({**self.defaults, **options})
-        self.model = self.model_class.from_pretrained(directory, device=device).eval()
-        self.tokenizer = WordPieceTokenizer.from_pretrained(directory)
-        self.batch_size = batch_size
-        self.device = next(self.model.parameters()).device
-        self.max_length = min(self.model.config.max_position_embeddings, MAX_LENGTH)
+
+    def load_model(self, directory: Path, device: str | torch.device | None) -> BertPreTrainedModel:
+        """The task's model class, loaded from `directory`."""
+        return self.model_class.from_pretrained(directory, device=device)
+
+    def _serving_part(self, model: BertPreTrainedModel) -> BertPreTrainedModel:
+        """The part of a loaded model this task runs: the model itself when its class (or a parent) carries
+        the task's head, the encoder (`model.bert`) for a task that needs none."""
+        if self.heads:
+            if not any(cls.__name__ in self.heads for cls in type(model).__mro__):
+                raise InvalidArgumentError(
+                    f"`model` is a {type(model).__name__}, which has no head for {self.task!r}; that task "
+                    f"needs one of: {', '.join(self.heads)}"
+                )
+            return model
+        return encoder_of(model)
 
     def check_options(self, options: dict[str, Any]) -> dict[str, Any]:
         """The options, validated; unknown names are an error (a typo would otherwise be silently ignored)."""
@@ -110,7 +148,8 @@ class Pipeline:
         return options
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(task={self.task!r}, model={str(self.directory)!r})"
+        source = str(self.directory) if self.directory else f"a loaded {type(self.model).__name__}"
+        return f"{type(self).__name__}(task={self.task!r}, model={source!r})"
 
     def is_single(self, inputs: Any) -> bool:
         """One input (a text) rather than a list of them."""
@@ -146,6 +185,17 @@ class Pipeline:
             max_tokens=MAX_BATCH_TOKENS if cpu else None,
         ):
             yield rows, tensor_batch([encodings[i] for i in rows], self.tokenizer.pad_token_id, self.device)
+
+
+def _tokenizer(tokenizer: WordPieceTokenizer | str | Path) -> WordPieceTokenizer:
+    """The tokenizer given, or the one saved in a directory."""
+    if isinstance(tokenizer, WordPieceTokenizer):
+        return tokenizer
+    if not isinstance(tokenizer, str | Path):
+        raise InvalidArgumentError(
+            f"`tokenizer` must be a WordPieceTokenizer or a directory, got {type(tokenizer).__name__}"
+        )
+    return WordPieceTokenizer.from_pretrained(tokenizer)
 
 
 def as_text(where: str, value: Any) -> str:

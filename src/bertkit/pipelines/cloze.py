@@ -6,6 +6,8 @@ are the `bertkit.pipeline("fill-mask" | "next-sentence", model=DIR)` objects, ba
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -16,36 +18,87 @@ from bertkit.model import BertForMaskedLM, BertForNextSentencePrediction, BertPr
 from bertkit.pipelines.base import Pipeline, as_text
 from bertkit.tokenizer import WordPieceTokenizer
 
+logger = logging.getLogger(__name__)
+
+
+def target_ids(tokenizer: WordPieceTokenizer, targets: str | Sequence[str]) -> list[int]:
+    """The vocabulary ids `targets` (one token or a list) stand for, as transformers' fill-mask finds them: a
+    word that is not itself a vocabulary token stands for its first WordPiece (with a warning, as there);
+    duplicates count once. A target with no token at all is an error here (transformers drops it)."""
+    if isinstance(targets, str):
+        targets = [targets]
+    if not isinstance(targets, Sequence) or not targets:
+        raise InvalidArgumentError(
+            f"`targets` must be a token or a non-empty list of tokens, got {targets!r:.60}"
+        )
+    ids: dict[int, None] = {}
+    for i, target in enumerate(targets):
+        if not isinstance(target, str):
+            raise InvalidArgumentError(
+                f"`targets` item {i} must be a string, got {type(target).__name__}: {target!r:.40}"
+            )
+        token_id = tokenizer.vocab.get(target)
+        if token_id is None:
+            pieces = tokenizer.tokenize(target)
+            if not pieces:
+                raise InvalidArgumentError(
+                    f"`targets` item {i} ({target!r:.40}) holds no token; give a word or vocabulary token"
+                )
+            token_id = tokenizer.vocab[pieces[0]]
+            logger.warning(
+                "The specified target token `%s` does not exist in the model vocabulary. Replacing with `%s`.",
+                target,
+                pieces[0],
+            )
+        ids[token_id] = None
+    return list(ids)
+
 
 def top_tokens(
-    model: BertPreTrainedModel, batch: dict[str, Any], mask_id: int, top_k: int
+    model: BertPreTrainedModel,
+    batch: dict[str, Any],
+    mask_id: int,
+    top_k: int,
+    targets: list[int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(row of each [MASK], probabilities (n_masks, k), token ids (n_masks, k)), masks in reading order.
 
+    With `targets` (token ids), only those compete, each with its probability over the whole vocabulary,
+    as transformers scores them (they need not sum to 1).
     Only the [MASK] positions go through the MLM head: projecting every position onto the vocabulary, as
     a plain forward pass does, costs more than the encoder for a base-size model."""
     hidden = model.bert(**batch).last_hidden_state  # (B, T, H)
     where = batch["input_ids"] == mask_id  # (B, T)
     logits = model.cls.predictions(hidden[where])  # (n_masks, V)
-    scores, ids = logits.float().softmax(dim=-1).topk(min(top_k, logits.shape[-1]), dim=-1)
-    return where.nonzero()[:, 0], scores, ids
+    probabilities = logits.float().softmax(dim=-1)
+    if targets is not None:
+        chosen = torch.tensor(targets, device=probabilities.device)
+        probabilities = probabilities[:, chosen]  # (n_masks, n_targets)
+    scores, ids = probabilities.topk(min(top_k, probabilities.shape[-1]), dim=-1)
+    return where.nonzero()[:, 0], scores, ids if targets is None else chosen[ids]
 
 
 @torch.inference_mode()
 def fill_mask(
-    model: BertPreTrainedModel, tokenizer: WordPieceTokenizer, text: str, top_k: int = 5
+    model: BertPreTrainedModel,
+    tokenizer: WordPieceTokenizer,
+    text: str,
+    top_k: int = 5,
+    targets: str | Sequence[str] | None = None,
 ) -> list[list[dict[str, float | str]]]:
-    """For each `[MASK]` in `text`, left to right, the `top_k` most likely tokens, best first.
+    """For each `[MASK]` in `text`, left to right, the `top_k` most likely tokens, best first; with
+    `targets`, the most likely of those (target_ids), scored as in the whole vocabulary.
 
     Each prediction is `{"token": str, "score": probability}`; the model must have an MLM head
     (BertForMaskedLM or BertForPreTraining). The pipeline ("fill-mask") gives transformers' fuller records.
     """
     if top_k < 1:
-        raise InvalidArgumentError(f"top_k must be at least 1, got {top_k}")
+        raise InvalidArgumentError(f"`top_k` must be at least 1, got {top_k}")
+    ids_of_targets = None if targets is None else target_ids(tokenizer, targets)
     batch = tokenizer([text], padding=False, return_tensors="pt")
     if not (batch["input_ids"] == tokenizer.mask_token_id).any():
         raise InvalidArgumentError(f"text has no [MASK] token to fill: {text!r}")
-    _, scores, ids = top_tokens(model, batch, tokenizer.mask_token_id, top_k)
+    _, scores, ids = top_tokens(model, batch, tokenizer.mask_token_id, top_k, ids_of_targets)
     return [
         [
             {"token": token, "score": score}
@@ -72,16 +125,18 @@ def next_sentence_probability(
 class FillMaskPipeline(Pipeline):
     """`fill-mask`: per text, the `top_k` predictions for its [MASK], as transformers' fill-mask pipeline:
     `{"score", "token" (id), "token_str", "sequence" (the text with the prediction in place)}`, best first;
-    a text with several [MASK]s gets one such list per [MASK], left to right."""
+    a text with several [MASK]s gets one such list per [MASK], left to right. `targets` (a token or a list)
+    limits the predictions to those tokens (target_ids), and `top_k` to their number."""
 
     task = "fill-mask"
     heads = ("BertForMaskedLM", "BertForPreTraining")
     model_class = BertForMaskedLM
-    defaults = {"top_k": 5}
+    defaults = {"top_k": 5, "targets": None}
 
     def _run(self, items: list[Any], options: dict[str, Any]) -> list[Any]:
-        top_k = options["top_k"]
+        top_k, targets = options["top_k"], options["targets"]
         check_int("`top_k`", top_k)
+        targets = None if targets is None else target_ids(self.tokenizer, targets)
         texts = [as_text(f"text {i}", t) for i, t in enumerate(items)]
         encodings = self.encode(texts)
         mask_id = self.tokenizer.mask_token_id
@@ -93,7 +148,7 @@ class FillMaskPipeline(Pipeline):
                 )
         results: list[Any] = [None] * len(texts)
         for rows, batch in self.batches(encodings):
-            mask_rows, scores, ids = top_tokens(self.model, batch, mask_id, top_k)
+            mask_rows, scores, ids = top_tokens(self.model, batch, mask_id, top_k, targets)
             per_row: dict[int, list] = {}
             for row, row_scores, row_ids in zip(
                 mask_rows.tolist(), scores.tolist(), ids.tolist(), strict=True

@@ -6,6 +6,8 @@ A sentence-transformers directory says how to pool in its own files: `modules.js
 (`pooling_mode_mean_tokens`, `..._cls_token`, `..._max_tokens`, `..._mean_sqrt_len_tokens`) and
 `sentence_bert_config.json` the `max_seq_length` texts are cut to. A plain BERT directory gets
 sentence-transformers' own default for one: mean pooling, not normalised, cut at the model's positions.
+A model given already loaded has no files to read: its pooling is `pooling=` (e.g. `read_pooling(DIR)`), else
+that same default.
 """
 
 from __future__ import annotations
@@ -24,8 +26,10 @@ from tqdm import tqdm
 from bertkit.checks import check_choice, check_int
 from bertkit.errors import CheckpointError, FileFormatError, InvalidArgumentError
 from bertkit.files import atomic_path, check_readable, iter_lines
-from bertkit.model.pooling import normalize, pool
+from bertkit.model import BertModel, BertPreTrainedModel
+from bertkit.model.pooling import POOLING_MODES, normalize, pool
 from bertkit.pipelines.base import Pipeline, as_text
+from bertkit.pipelines.load import load_bare_encoder
 
 MODULES_FILE = "modules.json"
 ST = "sentence_transformers.models."
@@ -45,6 +49,11 @@ class SentencePooling:
     mode: str = "mean"
     normalize: bool = False
     max_seq_length: int | None = None
+
+    def __post_init__(self):
+        check_choice("`pooling` mode", self.mode, POOLING_MODES)
+        if self.max_seq_length is not None:
+            check_int("`max_seq_length`", self.max_seq_length)
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -92,7 +101,15 @@ def _output(vectors: torch.Tensor, convert_to: str) -> np.ndarray | torch.Tensor
     return vectors.cpu().numpy() if convert_to == "numpy" else vectors
 
 
-class FeatureExtractionPipeline(Pipeline):
+class EncoderPipeline(Pipeline):
+    """A pipeline of the encoder's token vectors alone: a directory's model is loaded without its pooler (which
+    no sentence pooling uses), and a loaded model with a head runs its encoder (`model.bert`)."""
+
+    def load_model(self, directory: Path, device: str | torch.device | None) -> BertModel:
+        return load_bare_encoder(directory, device)
+
+
+class FeatureExtractionPipeline(EncoderPipeline):
     """`feature-extraction`: per text, the last layer's vector of each token, [CLS] and [SEP] included:
     a (T, H) array (`convert_to="torch"`: a tensor). transformers' pipeline gives the same numbers as nested
     lists of shape (1, T, H)."""
@@ -111,18 +128,32 @@ class FeatureExtractionPipeline(Pipeline):
         return results
 
 
-class SentenceEmbeddingPipeline(Pipeline):
+class SentenceEmbeddingPipeline(EncoderPipeline):
     """`sentence-embedding`: one vector per text, pooled (and normalised) as the checkpoint's
     sentence-transformers files say; sentence-transformers' `encode`. A list of texts gives an (N, H) array,
-    one text an (H,) vector. Options: `convert_to` numpy or torch, `normalize` (None: as configured)."""
+    one text an (H,) vector. Options: `convert_to` numpy or torch, `normalize` (None: as configured).
+
+    `pooling` (a SentencePooling, e.g. `read_pooling(DIR)`) replaces the directory's own; a loaded model
+    without it gets the default for a plain BERT (mean, not normalised)."""
 
     task = "sentence-embedding"
     defaults = {"convert_to": "numpy", "normalize": None}
 
-    def __init__(self, model: str | Path, **kwargs: Any):
+    def __init__(
+        self,
+        model: str | Path | BertPreTrainedModel,
+        *,
+        pooling: SentencePooling | None = None,
+        **kwargs: Any,
+    ):
+        if pooling is not None and not isinstance(pooling, SentencePooling):
+            raise InvalidArgumentError(
+                f"`pooling` must be a SentencePooling (e.g. read_pooling(DIR)), got {type(pooling).__name__}"
+            )
         super().__init__(model, **kwargs)
-        self.pooling = read_pooling(self.directory)
-        self.model.pooler = None  # the [CLS] pooler's tanh layer is no part of any sentence pooling
+        if pooling is None:
+            pooling = SentencePooling() if self.directory is None else read_pooling(self.directory)
+        self.pooling = pooling
         if self.pooling.max_seq_length:
             self.max_length = min(self.max_length, self.pooling.max_seq_length)
 

@@ -1,4 +1,5 @@
-"""`bertkit.pipeline(task, model=DIR, **options)`: the pipeline object of a task, by transformers' task names."""
+"""`bertkit.pipeline(task, model=DIR or a loaded model, **options)`: the pipeline object of a task, by
+transformers' task names."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from pathlib import Path
 from typing import Any
 
 from bertkit.errors import InvalidArgumentError
+from bertkit.model import BertPreTrainedModel
 from bertkit.pipelines.answer import QuestionAnsweringPipeline
 from bertkit.pipelines.base import Pipeline
 from bertkit.pipelines.classify import MultipleChoicePipeline, TextClassificationPipeline
 from bertkit.pipelines.cloze import FillMaskPipeline, NextSentencePipeline
 from bertkit.pipelines.embed import FeatureExtractionPipeline, SentenceEmbeddingPipeline
 from bertkit.pipelines.tagging import TokenClassificationPipeline
+from bertkit.tokenizer import WordPieceTokenizer
 
 TASKS: dict[str, type[Pipeline]] = {
     cls.task: cls
@@ -30,13 +33,21 @@ TASKS: dict[str, type[Pipeline]] = {
 ALIASES = {"ner": "token-classification", "sentiment-analysis": "text-classification"}
 
 
-def pipeline(task: str, model: str | Path, **options: Any) -> Pipeline:
-    """Load `model` (a Hugging Face-layout directory) for `task` once; call the result on a text or a list.
+def pipeline(
+    task: str,
+    model: str | Path | BertPreTrainedModel,
+    tokenizer: WordPieceTokenizer | str | Path | None = None,
+    **options: Any,
+) -> Pipeline:
+    """The pipeline of `task` over `model`: a Hugging Face-layout directory, loaded now, once; or a model
+    already loaded, with its `tokenizer`, which several pipelines may share (one copy in memory, as
+    transformers' `pipeline(task, model=model, tokenizer=tokenizer)`). Call the result on a text or a list.
 
     options: `batch_size` (rows per forward pass, default 32), `device`, and the task's own (e.g. `top_k`,
-    `aggregation_strategy`), which a call may override. See docs/inference.md.
+    `aggregation_strategy`), which a call may override; `sentence-embedding` also takes `pooling`. See
+    docs/inference.md.
     """
     name = ALIASES.get(task, task)
     if name not in TASKS:
         raise InvalidArgumentError(f"unknown task {task!r}; bertkit's pipelines: {', '.join(TASKS)}")
-    return TASKS[name](model, **options)
+    return TASKS[name](model, tokenizer=tokenizer, **options)

@@ -9,6 +9,11 @@ token-classification pipeline groups them, with the same `aggregation_strategy` 
 
 A token continues a word when its text is not as long as the token (`##ing` read as `ing`), tokenizers'
 rule for WordPiece; [UNK] tokens show the text they stand for. Entities labelled "O" are left out.
+
+A text longer than the model's positions is cut, unless `stride` is given: then, as transformers, it is read in
+windows `[CLS] tokens[a:b] [SEP]` that overlap by `stride` tokens (tokenizers' overflowing tokens), each
+window's entities are found on its own, and where entities of different windows overlap the longer one is kept
+(of two as long, the more confident). Windows of every text are batched together.
 """
 
 from __future__ import annotations
@@ -17,10 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from bertkit.checks import check_choice
+from bertkit.checks import check_choice, check_int
+from bertkit.errors import InvalidArgumentError
 from bertkit.model import BertForTokenClassification
 from bertkit.pipelines.base import Pipeline, as_text
+from bertkit.tasks.windows import spans
+from bertkit.tokenizer import Encoding, WordPieceTokenizer
 from bertkit.tokenizer.decode import decode_tokens
+from bertkit.tokenizer.template import assemble
 
 STRATEGIES = ("none", "simple", "first", "max", "average")
 
@@ -117,30 +126,110 @@ def entities_of(
     return [e for e in entities if e[key] not in ignore]
 
 
+def check_stride(stride: Any, strategy: str, max_length: int) -> None:
+    """`stride` is a number of overlapping tokens that leaves each window room to move on, and comes with a
+    strategy whose entities can be merged across windows (transformers refuses `none`)."""
+    check_int("`stride`", stride, minimum=0)
+    if strategy == "none":
+        raise InvalidArgumentError(
+            "`stride` needs an `aggregation_strategy` of simple, first, max or average (as transformers): "
+            "the tokens of overlapping windows are not merged one by one"
+        )
+    room = max_length - 2
+    if stride >= room:
+        raise InvalidArgumentError(
+            f"`stride`={stride} must be smaller than the {room} text tokens a window holds "
+            f"(the model's {max_length} positions minus [CLS] and [SEP])"
+        )
+
+
+def text_windows(
+    whole: Encoding, tokenizer: WordPieceTokenizer, max_length: int, stride: int
+) -> list[Encoding]:
+    """`[CLS] tokens[a:b] [SEP]` for each window over a text's tokens (`whole`, without special tokens), with
+    the text's own offsets, cut as tokenizers' overflowing windows (tasks/windows.py)."""
+    out = []
+    for a, b in spans(len(whole.ids), max_length - 2, stride):
+        ids, type_ids, special = assemble(
+            whole.ids[a:b], None, tokenizer.cls_token_id, tokenizer.sep_token_id
+        )
+        out.append(
+            Encoding(
+                ids,
+                type_ids,
+                special,
+                lambda a=a, b=b: [(0, 0), *whole.offsets[a:b], (0, 0)],
+                tokenizer.ids_to_tokens,
+            )
+        )
+    return out
+
+
+def resolve_overlaps(entities: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """transformers' `aggregate_overlapping_entities`: in order of start, an entity starting inside the one kept
+    before it replaces that one when it is longer, or as long and more confident; otherwise it is dropped."""
+    if not entities:
+        return entities
+    entities = sorted(entities, key=lambda e: e["start"])
+    kept, previous = [], entities[0]
+    for entity in entities:
+        if previous["start"] <= entity["start"] < previous["end"]:
+            length, previous_length = entity["end"] - entity["start"], previous["end"] - previous["start"]
+            if length > previous_length or length == previous_length and entity["score"] > previous["score"]:
+                previous = entity
+        else:
+            kept.append(previous)
+            previous = entity
+    kept.append(previous)
+    return kept
+
+
 class TokenClassificationPipeline(Pipeline):
     """`token-classification` (NER): per text, the list of entities (see the module's docstring).
-    Options: `aggregation_strategy` (default none, as transformers), `ignore_labels` (default ["O"]).
-    Texts longer than the model's positions are cut; the entities of the cut-off tail are not found."""
+    Options: `aggregation_strategy` (default none, as transformers), `ignore_labels` (default ["O"]), `stride`
+    (default None: texts longer than the model's positions are cut and the entities of the cut-off tail are not
+    found; a number: they are read in windows overlapping by that many tokens)."""
 
     task = "token-classification"
     heads = ("BertForTokenClassification",)
     model_class = BertForTokenClassification
-    defaults = {"aggregation_strategy": "none", "ignore_labels": ("O",)}
+    defaults = {"aggregation_strategy": "none", "ignore_labels": ("O",), "stride": None}
 
     def _run(self, items: list[Any], options: dict[str, Any]) -> list[list[dict[str, Any]]]:
         strategy = options["aggregation_strategy"]
         strategy = strategy.lower() if isinstance(strategy, str) else strategy
         check_choice("`aggregation_strategy`", strategy, STRATEGIES)
+        stride = options["stride"]
+        if stride is not None:
+            check_stride(stride, strategy, self.max_length)
         ignore = set(options["ignore_labels"])
         texts = [as_text(f"text {i}", t) for i, t in enumerate(items)]
         config = self.model.config
         labels = [(config.id2label or {}).get(i, f"LABEL_{i}") for i in range(config.num_labels)]
-        encodings = self.encode(texts)
-        results: list[list[dict[str, Any]]] = [[] for _ in texts]
+        encodings, owner = self.encode_windows(texts, stride)
+        found: list[list[dict[str, Any]]] = [[] for _ in encodings]
         unk = self.tokenizer.unk_token_id
         for rows, batch in self.batches(encodings):
             probabilities = self.model(**batch).logits.float().softmax(dim=-1).cpu().numpy()  # (B, T, C)
             for row, scores in zip(rows, probabilities, strict=True):
-                records = token_records(texts[row], encodings[row], scores, unk)
-                results[row] = entities_of(records, strategy, labels, ignore)
-        return results
+                records = token_records(texts[owner[row]], encodings[row], scores, unk)
+                found[row] = entities_of(records, strategy, labels, ignore)
+        results: list[list[dict[str, Any]]] = [[] for _ in texts]
+        for row, entities in enumerate(found):  # a text's windows in order, as transformers gathers them
+            results[owner[row]] += entities
+        if stride is None:
+            return results
+        counts = np.bincount(owner, minlength=len(texts))
+        return [resolve_overlaps(r) if n > 1 else r for r, n in zip(results, counts, strict=True)]
+
+    def encode_windows(self, texts: list[str], stride: int | None) -> tuple[list[Encoding], list[int]]:
+        """The encodings to run (one per text, cut to the model's positions, or with `stride` every window of
+        every text) and the text each belongs to."""
+        if stride is None:
+            return self.encode(texts), list(range(len(texts)))
+        encodings, owner = [], []
+        for i, whole in enumerate(self.tokenizer.encode_batch(texts, add_special_tokens=False)):
+            parts = text_windows(whole, self.tokenizer, self.max_length, stride)
+            encodings += parts
+            owner += [i] * len(parts)
+        return encodings, owner

@@ -69,7 +69,9 @@ def create_app(config: ServeConfig, explorer: Explorer | None = None) -> Starlet
     async def fill_mask(data: dict[str, Any]) -> dict[str, Any]:
         text = text_field(data, "text", limits)
         top_k = int_field(data, "top_k", 5, 1, limits.max_top_k)
-        masks = await batcher.submit(explorer.fill_mask, text, top_k=top_k)
+        # A tuple: the batcher groups requests by their options, which must be hashable.
+        targets = tuple(texts_field(data, "targets", limits)) if "targets" in data else None
+        masks = await batcher.submit(explorer.fill_mask, text, top_k=top_k, targets=targets)
         return {"masks": masks}
 
     async def embed(data: dict[str, Any]) -> dict[str, Any]:

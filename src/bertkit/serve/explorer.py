@@ -11,10 +11,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bertkit.errors import CheckpointError
-from bertkit.model import BertLMHeadModel
-from bertkit.pipelines import Pipeline, load_causal_lm, pipeline, recite, similarity
+from bertkit import model as models
+from bertkit.errors import InvalidArgumentError
+from bertkit.model import BertLMHeadModel, BertPreTrainedModel
+from bertkit.pipelines import TASKS, Pipeline, load_causal_lm, pipeline, read_pooling, recite, similarity
 from bertkit.pipelines.base import checkpoint_architecture
+from bertkit.pipelines.load import load_bare_encoder
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.viz.attention import attention_weights
 
@@ -22,26 +24,38 @@ from bertkit.viz.attention import attention_weights
 HEAD_TASKS = {"fill-mask": "fill-mask", "classify": "text-classification"}
 
 
+def load_model(directory: Path, architecture: str) -> BertPreTrainedModel:
+    """The checkpoint as the class it was saved as when one of the head endpoints can use it, else its bare
+    encoder (a head no endpoint uses is not worth memory)."""
+    if any(architecture in TASKS[task].heads for task in HEAD_TASKS.values()):
+        return getattr(models, architecture).from_pretrained(directory)
+    return load_bare_encoder(directory)
+
+
 class Explorer:
     """One checkpoint (its encoder, and its MLM or classification head when it has one) and, optionally, a
     causal LM to recite with. `unavailable` maps each endpoint this checkpoint cannot serve to the reason.
 
-    The encoder is loaded once per pipeline that uses it (sentence embeddings, and fill-mask or
-    classification): a pipeline owns its model."""
+    The checkpoint is loaded once, and every endpoint's pipeline shares that one model: sentence embeddings
+    and the attention maps run its encoder (`model.bert`), fill-mask or classification the model with its
+    head."""
 
     def __init__(self, model_dir: str | Path, lm_dir: str | Path | None = None):
-        self.architecture = checkpoint_architecture(Path(model_dir))
-        # Any checkpoint has an encoder: it embeds, and draws the attention maps.
-        self.embedder = pipeline("sentence-embedding", model=model_dir)
-        self.tokenizer = self.embedder.tokenizer
+        directory = Path(model_dir)
+        self.architecture = checkpoint_architecture(directory)
+        self.model = load_model(directory, self.architecture)
+        self.tokenizer = WordPieceTokenizer.from_pretrained(directory)
+        shared = {"model": self.model, "tokenizer": self.tokenizer}
+        # Any checkpoint has an encoder: it embeds (pooled as the directory's sentence-transformers files say).
+        self.embedder = pipeline("sentence-embedding", **shared, pooling=read_pooling(directory))
         self.unavailable: dict[str, str] = {}
         self.heads: dict[str, Pipeline] = {}
         for endpoint, task in HEAD_TASKS.items():
             try:  # top_k=None: classification answers every label, best first
                 options = {"top_k": None} if task == "text-classification" else {}
-                self.heads[endpoint] = pipeline(task, model=model_dir, **options)
-            except CheckpointError as err:
-                self.unavailable[endpoint] = str(err)
+                self.heads[endpoint] = pipeline(task, **shared, **options)
+            except InvalidArgumentError as err:  # the model's class has no head for the task
+                self.unavailable[endpoint] = f"{directory}: {err}"
         self.lm: BertLMHeadModel | None = None
         self.lm_tokenizer: WordPieceTokenizer | None = None
         if lm_dir is None:
@@ -51,7 +65,7 @@ class Explorer:
 
     @property
     def config(self):
-        return self.embedder.model.config
+        return self.model.config
 
     def describe(self) -> dict[str, Any]:
         """What /health reports: the model's shape and which endpoints it serves."""
@@ -76,9 +90,12 @@ class Explorer:
             for e in (self.tokenizer.encode(text) for text in texts)
         ]
 
-    def fill_mask(self, texts: list[str], top_k: int) -> list[list[list[dict[str, Any]]]]:
-        """Per text, one list of transformers' fill-mask records per [MASK] (also when there is just one)."""
-        results = self.heads["fill-mask"](texts, top_k=top_k)
+    def fill_mask(
+        self, texts: list[str], top_k: int, targets: tuple[str, ...] | None = None
+    ) -> list[list[list[dict[str, Any]]]]:
+        """Per text, one list of transformers' fill-mask records per [MASK] (also when there is just one),
+        among the `targets` alone when given."""
+        results = self.heads["fill-mask"](texts, top_k=top_k, targets=targets)
         return [r if isinstance(r[0], list) else [r] for r in results]
 
     def embed(self, text_lists: list[list[str]]) -> list[list[list[float]]]:
@@ -103,7 +120,7 @@ class Explorer:
         for 512 tokens would be 38 million numbers)."""
         answers = []
         for text in texts:
-            tokens, weights = attention_weights(self.embedder.model, self.tokenizer, text)
+            tokens, weights = attention_weights(self.model, self.tokenizer, text)
             if layer is not None:
                 weights = weights[layer]  # (heads, T, T)
             if head is not None:

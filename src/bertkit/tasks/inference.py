@@ -18,6 +18,7 @@ from bertkit.model.batching import length_batches
 from bertkit.tasks.features import Features, collate
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
+POOLED_TASKS = ("classify", "regress", "choice")  # heads on the pooled [CLS] vector
 
 
 def default_device() -> torch.device:
@@ -41,10 +42,12 @@ def run_model(
     lengths = features.lengths()
     device = next(model.parameters()).device
     outputs: list[np.ndarray | None] = [None] * len(rows)
+    # The pooled heads read [CLS] alone: the last layer need not run for the other positions.
+    options = {"cls_only": True} if features.task in POOLED_TASKS else {}
     with torch.inference_mode(), autocast or nullcontext():
         for batch in length_batches([lengths[r] for r in rows], batch_size):
             inputs = collate([features.inputs[rows[j]] for j in batch], pad_id)
-            out = model(**{k: inputs[k].to(device, non_blocking=True) for k in MODEL_INPUTS})
+            out = model(**{k: inputs[k].to(device, non_blocking=True) for k in MODEL_INPUTS}, **options)
             for j, values in zip(batch, _per_feature(features.task, out), strict=True):
                 outputs[j] = _trimmed(features.task, values, lengths[rows[j]])
     return outputs

@@ -35,12 +35,18 @@ def windows(n_question: int, n_context: int, max_length: int, stride: int) -> li
             f"`doc_stride`={stride} must be smaller than the {size} context tokens a window holds "
             f"(`max_length`={max_length} minus the question's {n_question} tokens and 3 special tokens)"
         )
-    spans, start = [], 0
+    return spans(n_context, size, stride)
+
+
+def spans(n_tokens: int, size: int, stride: int) -> list[tuple[int, int]]:
+    """(start, end) ranges of `size` tokens over `n_tokens`, each starting `size - stride` after the one before
+    (0 <= stride < size), the last the first to reach the end: tokenizers' overflowing windows."""
+    out, start = [], 0
     while True:
-        end = min(start + size, n_context)
-        spans.append((start, end))
-        if end == n_context:
-            return spans
+        end = min(start + size, n_tokens)
+        out.append((start, end))
+        if end == n_tokens:
+            return out
         start += size - stride
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 
 from bertkit.errors import InvalidArgumentError
-from bertkit.model import BertPreTrainedModel
+from bertkit.model import BertPreTrainedModel, encoder_of
 from bertkit.tokenizer import WordPieceTokenizer
-from bertkit.viz.encoder import encoder_of, load_encoder
+from bertkit.viz.encoder import load_encoder
 from bertkit.viz.figure import drawing, heatmap, model_name, panel_size, save_figure
 
 # Past this many tokens per axis the labels would overlap: the weights are still drawn, without labels.

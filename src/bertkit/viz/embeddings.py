@@ -25,10 +25,10 @@ import torch
 from bertkit.checks import check_choice
 from bertkit.constants import UNK
 from bertkit.errors import InvalidArgumentError
-from bertkit.model import BertPreTrainedModel
+from bertkit.model import BertPreTrainedModel, encoder_of
 from bertkit.model.pooling import mean_pool
 from bertkit.tokenizer import WordPieceTokenizer
-from bertkit.viz.encoder import encoder_of, load_encoder
+from bertkit.viz.encoder import load_encoder
 from bertkit.viz.figure import drawing, heatmap, model_name, save_figure
 from bertkit.viz.vectors import cosine_matrix, pca_2d
 

@@ -15,8 +15,8 @@ import numpy as np
 import torch
 
 from bertkit.checks import check_int
-from bertkit.model import BertPreTrainedModel
-from bertkit.viz.encoder import encoder_of, load_encoder
+from bertkit.model import BertPreTrainedModel, encoder_of
+from bertkit.viz.encoder import load_encoder
 from bertkit.viz.figure import drawing, heatmap, model_name, save_figure
 from bertkit.viz.vectors import cosine_matrix
 
