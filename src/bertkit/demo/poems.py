@@ -15,12 +15,11 @@ from pathlib import Path
 
 import torch
 
-from bertkit.constants import SPECIAL_TOKENS
 from bertkit.errors import FileFormatError
 from bertkit.files import iter_lines, write_text_atomically
 from bertkit.model import BertLMHeadModel
+from bertkit.pipelines.recite import continuation
 from bertkit.tokenizer import WordPieceTokenizer
-from bertkit.tokenizer.decode import decode_cjk
 
 # "Punctuation aside": a recitation counts when its characters are the poem's, whatever marks separate them.
 PUNCTUATION = re.compile(r"[\s\u3000-\u303f\uff00-\uff0f\uff1a-\uff20\u2018-\u201f]")
@@ -111,10 +110,8 @@ def recite_poems(
         rows = model.generate(
             ids, mask, max_new_tokens=min(room, longest + 1), eos_token_id=tokenizer.sep_token_id
         )
-        for i, row in zip(chunk, rows[:, width:].tolist(), strict=True):
-            row = row[: row.index(tokenizer.sep_token_id)] if tokenizer.sep_token_id in row else row
-            tokens = [t for t in tokenizer.convert_ids_to_tokens(row) if t not in SPECIAL_TOKENS]
-            texts[i] = poems[i].opening + decode_cjk(tokens)
+        for i, prompt, row in zip(chunk, prompts, rows[:, width:].tolist(), strict=True):
+            texts[i] = continuation(tokenizer, poems[i].opening, prompt[1:], row)
     return [texts[i] for i in range(len(poems))]
 
 

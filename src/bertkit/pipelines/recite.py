@@ -68,10 +68,21 @@ def recite(
         generator=None if seed is None else torch.Generator().manual_seed(seed),
     )[0]
 
-    def readable(token_ids) -> list[str]:
+    return continuation(tokenizer, prompt, encoding.ids, generated[len(ids) :].tolist())
+
+
+def continuation(
+    tokenizer: WordPieceTokenizer, prompt: str, prompt_ids: list[int], new_ids: list[int]
+) -> str:
+    """`prompt` (whose tokens are `prompt_ids`, no [CLS]) followed by the text of `new_ids` up to the first
+    [SEP], special tokens dropped. Chinese comes back without spaces between characters."""
+    if tokenizer.sep_token_id in new_ids:
+        new_ids = new_ids[: new_ids.index(tokenizer.sep_token_id)]
+
+    def readable(token_ids: list[int]) -> list[str]:
         return [t for t in tokenizer.convert_ids_to_tokens(token_ids) if t not in SPECIAL_TOKENS]
 
-    prompt_tokens = readable(encoding.ids)
+    prompt_tokens = readable(prompt_ids)
     # Decoding the prompt's tokens with the new ones puts the right space (or none) where they meet.
-    joined = decode_cjk(prompt_tokens + readable(generated[len(ids) :]))
+    joined = decode_cjk(prompt_tokens + readable(new_ids))
     return prompt + joined[len(decode_cjk(prompt_tokens)) :]
