@@ -1,9 +1,12 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
+from bertkit.data.prepare import is_heldout
 from bertkit.demo import CLOZE_LINES, NSP_PAIRS, run_demo
 from bertkit.demo.poems import Poem, read_poems, recited_exactly, unique_openings, write_texts
+from bertkit.demo.run import prepare_poems
 from bertkit.errors import FileFormatError
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "tang300.txt"
@@ -52,13 +55,27 @@ def test_poem_texts_and_exact_recitation(tmp_path):
     assert not recited_exactly("床前明月光，疑是地上霜。", poem)
     path = write_texts([poem, Poem("t", "a", ("一二",))], tmp_path / "texts.txt")
     assert path.read_text(encoding="utf-8") == "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\n一二\n"
-    # The cloze model's text: each poem's lines, then its clauses without punctuation, in one document.
+    # The cloze model's text: each poem's lines, then every clause, without punctuation, a document of its own.
     assert poem.clauses == ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
-    path = write_texts([poem, Poem("t", "a", ("一二、三？",))], tmp_path / "texts.txt", clauses=True)
+    other = Poem("t", "a", ("一二、三？",))
+    path = write_texts([poem, other], tmp_path / "texts.txt", clauses=[poem, other])
     assert path.read_text(encoding="utf-8") == (
-        "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n床前明月光\n疑是地上霜\n举头望明月\n低头思故乡\n\n"
-        "一二、三？\n一二\n三\n"
+        "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\n一二、三？\n\n"
+        "床前明月光\n\n疑是地上霜\n\n举头望明月\n\n低头思故乡\n\n一二\n\n三\n"
     )
+
+
+def test_held_out_poems_leave_their_clauses_out_of_the_cloze_data(tmp_path):
+    poems = prepare_poems(CORPUS, tmp_path, heldout_fraction=0.1)
+    text = (tmp_path / "poems_and_clauses.txt").read_text(encoding="utf-8")
+    documents = text.rstrip("\n").split("\n\n")
+    assert documents[: len(poems)] == ["\n".join(p.lines) for p in poems]
+    clauses = set(documents[len(poems) :])
+    held = [p for p, h in zip(poems, is_heldout(np.arange(len(poems)), 0.1), strict=True) if h]
+    kept = [p for p in poems if p not in held]
+    assert 10 < len(held) < 60
+    assert all(c in clauses for p in kept for c in p.clauses)
+    assert not any(c in clauses for p in held for c in p.clauses if not any(c in k.clauses for k in kept))
 
 
 def test_a_corpus_not_made_of_poems_is_a_clear_error(tmp_path):

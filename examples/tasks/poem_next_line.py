@@ -80,7 +80,7 @@ def build(out: Path, corpus: Path = TANG300, seed: int = 0) -> dict[str, list[Po
         print(
             f"{name}: {len(poems)} poems, {len(questions)} questions ({left_out} left out: no 3 same-length lines)"
         )
-    write_texts(splits["train"], out / "train_poems.txt", clauses=True)
+    write_texts(splits["train"], out / "train_poems.txt", clauses=splits["train"])
     return splits
 
 

@@ -3,8 +3,8 @@
 The bundled corpus (data/tang300.txt) writes each poem as a title line, an author line, then the lines of the
 poem, with a blank line between poems. The language model learns the poems' text alone (no title, no
 author), each poem a document, so that `[CLS]` and the first two characters are exactly how every poem it
-learned begins. The cloze model also reads each poem's clauses without punctuation, so that it learns to fill
-in a fragment (`床前明[MASK]光`) as well as a whole line.
+learned begins. The cloze model also reads each clause of the poems without punctuation, so that it learns to
+fill in a fragment (`床前明[MASK]光`) as well as a whole line.
 """
 
 from __future__ import annotations
@@ -68,12 +68,12 @@ def read_poems(path: str | Path) -> list[Poem]:
     return poems
 
 
-def write_texts(poems: list[Poem], path: Path, clauses: bool = False) -> Path:
+def write_texts(poems: list[Poem], path: Path, clauses: list[Poem] = ()) -> Path:
     """The poems' text alone, one document per poem, its lines one per line: what the language model learns.
-    With `clauses`, each document goes on with the poem's clauses, one per line, without punctuation: what the
-    cloze model learns, so that a fragment without punctuation is something it has seen."""
-    documents = [[*p.lines, *(p.clauses if clauses else [])] for p in poems]
-    write_text_atomically(path, "\n\n".join("\n".join(d) for d in documents) + "\n")
+    Then each clause of the `clauses` poems, without punctuation, as a document of its own: the cloze model
+    then sees every clause at the start of an input, as a fragment (`床前明[MASK]光`) is asked."""
+    documents = ["\n".join(p.lines) for p in poems] + [c for p in clauses for c in p.clauses]
+    write_text_atomically(path, "\n\n".join(documents) + "\n")
     return path
 
 

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bertkit.data.prepare import prepare_corpus
+import numpy as np
+
+from bertkit.data.prepare import is_heldout, prepare_corpus
 from bertkit.demo.cloze import cloze_config, show_cloze
 from bertkit.demo.poems import Poem, read_poems, recite_poems, recited_exactly, unique_openings, write_texts
 from bertkit.demo.settings import demo_settings
@@ -41,6 +43,7 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
     are exactly how every poem it learned begins."""
     return PretrainConfig(
         **demo_settings(out, out / "lm", out / "lm_data", max_steps, seed),
+        lr=2e-3,
         objective="clm",
         packing=False,
         seq_len=512,
@@ -50,8 +53,11 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
 
 def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) -> list[Poem]:
     """Stages 1-2, each kept: a vocabulary learned from the corpus, and the poems' text (no titles or authors)
-    prepared into the shards each model trains on: `out/data` (lines, then clauses without punctuation) for
-    the cloze model, `out/lm_data` (lines) for the language model. Returns the poems."""
+    prepared into the shards each model trains on: `out/lm_data` (each poem's lines) for the language model,
+    `out/data` (the same, then every clause a document) for the cloze model. Returns the poems.
+
+    With `heldout_fraction`, the held-out poems' clauses are left out too, so that none of a held-out poem
+    is trained on (the poems come first in both files, so a poem is held out in both)."""
     corpus = check_readable(corpus)
     poems = read_poems(corpus)
     tokenizer_dir = out / "tokenizer"
@@ -59,8 +65,10 @@ def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) 
         print(f"1/5 learning a WordPiece vocabulary from {corpus}")
         WordPieceTokenizer.train([corpus], vocab_size=8000, min_frequency=1).save_pretrained(tokenizer_dir)
     print(f"2/5 preparing the poems' text into {out / 'data'} (cloze) and {out / 'lm_data'} (language model)")
+    heldout = is_heldout(np.arange(len(poems)), heldout_fraction)
+    trained = [p for p, held in zip(poems, heldout, strict=True) if not held]
     for texts, data in (
-        (write_texts(poems, out / "poems_and_clauses.txt", clauses=True), out / "data"),
+        (write_texts(poems, out / "poems_and_clauses.txt", clauses=trained), out / "data"),
         (write_texts(poems, out / "poems.txt"), out / "lm_data"),
     ):
         prepare_corpus([texts], tokenizer_dir, data, heldout_fraction=heldout_fraction)

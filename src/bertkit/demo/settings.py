@@ -15,7 +15,6 @@ def demo_settings(out: Path, run_dir: Path, data: Path, max_steps: int, seed: in
         out=str(run_dir),
         preset="tiny",
         dropout=0.0,
-        lr=2e-3,
         warmup_steps=max(1, max_steps // 20),
         max_steps=max_steps,
         log_every=10,
