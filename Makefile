@@ -39,6 +39,9 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/serve.py
 	$(BIN)/python benchmarks/embed.py
 	$(BIN)/python benchmarks/pipelines.py
+	$(BIN)/python benchmarks/score.py
+	$(BIN)/python benchmarks/precision.py
+	$(BIN)/python benchmarks/export_onnx.py
 	$(BIN)/python benchmarks/finetune.py
 
 clean:

@@ -4,6 +4,8 @@ fast it gets there; with --heldout, how much of it generalises to poems the mode
 For each seed, trains the cloze model (MLM + NSP) and the poem language model exactly as `bertkit demo` does
 (bertkit.demo: the bundled Tang poems, the demo's vocabulary, presets and settings), then reports
 - the cloze score: famous lines whose hidden character is ranked first, as whole lines and as fragments;
+- the next-sentence head on every couplet of the corpus: how often it finds a line's true next line more
+  likely to follow than a random line of the same length from another poem (`couplets`);
 - recitation: Li Bai's poems (those whose first two characters begin no other poem) and all poems recited
   exactly from their first two characters, greedy, punctuation aside;
 - training seconds and the first step at which the training accuracy (MLM / next-token, over each logging
@@ -25,8 +27,10 @@ from pathlib import Path
 
 import torch
 
-from bertkit.demo.cloze import cloze_config, cloze_predictions, cloze_score
+from bertkit.demo.cloze import cloze_config, cloze_predictions, cloze_score, couplet_score
 from bertkit.demo.run import CLOZE_STEPS, LM_STEPS, lm_config, prepare_poems, recitation_score, recitations
+from bertkit.model import BertForPreTraining
+from bertkit.pipelines import load_for_inference
 from bertkit.train.loop import pretrain
 from bertkit.train.metrics import read_metrics, training_seconds
 
@@ -61,11 +65,16 @@ def run_seed(out: Path, seed: int, args: argparse.Namespace) -> dict:
             cfg = dataclasses.replace(cfg, eval_every=args.cloze_steps // 5, eval_batches=20)
         started = time.perf_counter()
         pretrain(cfg)
+        wall = round(time.perf_counter() - started)
         whole, fragments = cloze_score(cloze_predictions(out / "final"))
+        couplets = couplet_score(*load_for_inference(out / "final", BertForPreTraining), poems)
         result["cloze"] = {
             "whole": whole,
             "fragment": fragments,
-            "wall_s": round(time.perf_counter() - started),
+            "couplets": round(couplets["accuracy"], 3),
+            "p_true_next": round(couplets["p_true_next"], 2),
+            "p_other": round(couplets["p_other"], 2),
+            "wall_s": wall,
         }
         result["cloze"] |= measure(out, "mlm_acc", args.threshold)
     if "lm" in args.models:

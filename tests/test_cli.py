@@ -22,7 +22,7 @@ def test_parameter_names_become_the_commands_flags():
 
 def test_a_bad_flag_value_is_one_line_naming_the_flag(tmp_path, capsys):
     assert (
-        main(["pretrain", "--data", "d", "--tokenizer", "t", "--out", str(tmp_path), "--batch-size", "0"])
+        main(["pretrain", "--data", "d", "--tokenizer", "./t", "--out", str(tmp_path), "--batch-size", "0"])
         == 2
     )
     assert capsys.readouterr().err == "bertkit: error: --batch-size must be a positive integer, got 0\n"
@@ -33,7 +33,7 @@ def test_a_bad_flag_value_is_one_line_naming_the_flag(tmp_path, capsys):
                 "--input",
                 "x.txt",
                 "--tokenizer",
-                "t",
+                "./t",
                 "--out",
                 str(tmp_path),
                 "--heldout-fraction",

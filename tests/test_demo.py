@@ -2,12 +2,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+import torch.nn.functional as F
 
+from bertkit.config import BertConfig
+from bertkit.constants import IGNORE_INDEX
+from bertkit.data.instances import A_START, B_END, B_START, IS_RANDOM_NEXT, plan_instances
+from bertkit.data.loader import PretrainingData
 from bertkit.data.prepare import is_heldout
+from bertkit.data.split import open_split
 from bertkit.demo import CLOZE_LINES, NSP_PAIRS, run_demo
-from bertkit.demo.poems import Poem, read_poems, recited_exactly, unique_openings, write_texts
+from bertkit.demo.cloze import cloze_config
+from bertkit.demo.poems import Poem, couplets, read_poems, recited_exactly, unique_openings, write_texts
 from bertkit.demo.run import prepare_poems
 from bertkit.errors import FileFormatError
+from bertkit.model import BertForPreTraining
+from bertkit.train.pretraining import MLM_COUNTS, measure_mlm, mlm_metrics
 
 CORPUS = Path(__file__).resolve().parent.parent / "data" / "tang300.txt"
 
@@ -86,3 +96,86 @@ def test_a_corpus_not_made_of_poems_is_a_clear_error(tmp_path):
     bad.write_text("\n\n", encoding="utf-8")
     with pytest.raises(FileFormatError, match="no poems found"):
         read_poems(bad)
+
+
+def test_the_cloze_models_next_sentence_pairs_give_nothing_away_by_form(tmp_path):
+    """Random and true next lines alike are poems' lines, of the same lengths, ending in punctuation alike;
+    the clauses (documents of one sentence) are asked no next sentence."""
+    prepare_poems(CORPUS, tmp_path)
+    cfg = cloze_config(tmp_path, max_steps=10)
+    index, tokenizer = open_split(cfg.data, cfg.tokenizer, "train")
+    plan = plan_instances(
+        index.sentence_lengths,
+        index.document_offsets,
+        cfg.seq_len,
+        cfg.short_seq_prob,
+        np.random.default_rng(0),
+        cfg.nsp_negatives,
+    )
+    punctuation = [tokenizer.vocab[mark] for mark in "，。？！；："]
+    is_poem = np.diff(index.document_offsets) > 1
+    doc = np.repeat(np.arange(index.num_documents), np.diff(index.document_offsets))
+
+    def form(label: int) -> dict:
+        rows = plan[plan[:, IS_RANDOM_NEXT] == label]
+        b = [index.tokens(r[B_START], r[B_END]) for r in rows]
+        return {
+            "pairs": len(rows),
+            "from poems": is_poem[doc[rows[:, [A_START, B_START]]]].mean(),
+            "B ends in punctuation": np.mean([t[-1] in punctuation for t in b]),
+            "B of 12 tokens": np.mean([len(t) == 12 for t in b]),
+            "B of 16 tokens": np.mean([len(t) == 16 for t in b]),
+        }
+
+    true, random = form(0), form(1)
+    assert true["from poems"] == random["from poems"] == 1
+    assert true["B ends in punctuation"] == pytest.approx(random["B ends in punctuation"], abs=0.01)
+    assert random["pairs"] == pytest.approx(true["pairs"], rel=0.15)
+    for tokens in ("B of 12 tokens", "B of 16 tokens"):
+        assert random[tokens] == pytest.approx(true[tokens], abs=0.05)
+    unasked = plan[plan[:, IS_RANDOM_NEXT] == IGNORE_INDEX]
+    assert (~is_poem).sum() <= len(unasked) and not is_poem[doc[unasked[:, A_START]]].all()
+
+
+def test_pairs_asked_no_next_sentence_add_no_loss_and_are_not_counted(tmp_path):
+    prepare_poems(CORPUS, tmp_path)
+    cfg = cloze_config(tmp_path, max_steps=10)
+    data = PretrainingData(
+        cfg.data,
+        cfg.tokenizer,
+        max_seq_length=cfg.seq_len,
+        batch_size=64,
+        nsp_negatives=cfg.nsp_negatives,
+        num_workers=0,
+    )
+    # A batch with all three kinds of pair: mostly clauses (unasked), a few true and random next lines.
+    batch = next(b for b in data if set(b["next_sentence_label"].tolist()) == {IGNORE_INDEX, 0, 1})
+    asked = batch["next_sentence_label"] != IGNORE_INDEX
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig.preset("tiny", vocab_size=3000)).eval()
+    with torch.no_grad():
+        out = model(**batch)
+        expected = F.cross_entropy(out.nsp_logits[asked], batch["next_sentence_label"][asked])
+        assert out.nsp_loss.item() == pytest.approx(expected.item(), rel=1e-5)
+        figures = mlm_metrics(dict(zip(MLM_COUNTS, measure_mlm(out, batch).tolist(), strict=True)))
+        right = out.nsp_logits[asked].argmax(-1) == batch["next_sentence_label"][asked]
+        assert figures["nsp_acc"] == pytest.approx(right.double().mean().item())
+        unasked = {
+            **batch,
+            "next_sentence_label": torch.full_like(batch["next_sentence_label"], IGNORE_INDEX),
+        }
+        out = model(**unasked)
+        assert out.nsp_loss.item() == 0 and out.loss.item() == pytest.approx(out.mlm_loss.item())
+
+
+def test_couplets_come_with_same_length_lines_of_other_poems():
+    poems = read_poems(CORPUS)
+    chosen, left_out = couplets(poems, 3, np.random.default_rng(0))
+    assert len(chosen) + left_out == sum(len(p.lines) - 1 for p in poems) and left_out < 30
+    poem_of = {}
+    for p, poem in enumerate(poems):
+        for line in poem.lines:
+            poem_of.setdefault(line, set()).add(p)
+    for first, second, others in chosen:
+        assert len(set(others)) == 3 and all(len(o) == len(second) for o in others)
+        assert all(poem_of[o] - poem_of[first] for o in others)

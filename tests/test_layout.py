@@ -13,11 +13,12 @@ PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bertkit"
 MAX_LINES = 400
 # Data flows one way. A module may import from its own layer and the ones before it, never after it.
 LAYERS = [
-    {"errors", "constants", "checks", "files"},
+    {"errors", "constants", "checks", "files", "hub", "precision"},
     {"tokenizer"},
     {"config"},
     {"data", "checkpoint"},
     {"model", "checkpoint.convert"},  # convert builds each architecture's model class to check the weights
+    {"export"},  # traces the model to ONNX; the pipelines run its exports
     {"tasks"},  # task files, their batches and metrics; fine-tuning objectives in train/ build on them
     {"train"},
     {"pipelines"},

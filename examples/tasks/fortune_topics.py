@@ -58,10 +58,15 @@ def topic_fortunes(
     return chosen
 
 
-def build(out: Path, directory: Path = FORTUNES_DIR, per_topic: int = PER_TOPIC) -> dict[str, list[Fortune]]:
+def build(
+    out: Path,
+    directory: Path = FORTUNES_DIR,
+    per_topic: int = PER_TOPIC,
+    topics: tuple[str, ...] = TOPICS,
+) -> dict[str, list[Fortune]]:
     """out/{train,validation,test}.csv with columns text,label; returns the splits."""
     splits = stratified_split(
-        topic_fortunes(directory, per_topic=per_topic), lambda f: f.topic, lambda f: f.text, FRACTIONS
+        topic_fortunes(directory, topics, per_topic), lambda f: f.topic, lambda f: f.text, FRACTIONS
     )
     for name, fortunes in splits.items():
         write_csv(out / f"{name}.csv", ("text", "label"), ((f.text, f.topic) for f in fortunes))

@@ -12,7 +12,8 @@ The model is the demo's cloze model (BERT's masked LM + next-sentence prediction
 pre-trained here on the training poems only, vocabulary included, so that no test poem is seen before the
 test. (`--pretrained runs/demo/final` uses `make demo`'s model instead; it saw every poem, test poems and
 their true next lines included, so its figures are not held-out ones.) It is compared with chance (25%) and
-with the pre-trained next-sentence head used zero-shot: the option with the highest P(option follows line).
+with the pre-trained next-sentence head used zero-shot: the option with the highest P(option follows line)
+(pairs cut to the 27 tokens the model was pre-trained on, `bertkit.demo.cloze.follows_probability`).
 
     python examples/tasks/poem_next_line.py     # pre-training 20 minutes + fine-tuning 1 on a busy 2-core machine
 """
@@ -31,11 +32,11 @@ from run_task import common_flags, finetune_and_evaluate, fresh_run, machine, re
 import bertkit
 from bertkit import WordPieceTokenizer
 from bertkit.data.prepare import prepare_corpus
-from bertkit.demo.cloze import cloze_config
-from bertkit.demo.poems import Poem, read_poems, write_texts
+from bertkit.demo.cloze import cloze_config, follows_probability
+from bertkit.demo.poems import Poem, couplets, read_poems, write_texts
 from bertkit.demo.run import CLOZE_STEPS
 from bertkit.model import BertForPreTraining
-from bertkit.pipelines import load_for_inference, next_sentence_probability
+from bertkit.pipelines import load_for_inference
 from bertkit.train.loop import pretrain
 
 OPTIONS = 4
@@ -50,23 +51,13 @@ def next_line_questions(poems: list[Poem], seed: int) -> tuple[list[dict], int]:
     """The questions of `poems` (one split) as {"context", "choices", "label"}, and how many were left out
     for want of three same-length lines in other poems."""
     rng = np.random.default_rng(seed)
-    by_length: dict[int, list[tuple[int, str]]] = {}
-    for p, poem in enumerate(poems):
-        for line in dict.fromkeys(poem.lines):
-            by_length.setdefault(len(line), []).append((p, line))
-    questions, left_out = [], 0
-    for p, poem in enumerate(poems):
-        for first, second in zip(poem.lines, poem.lines[1:], strict=False):
-            pool = [line for q, line in by_length[len(second)] if q != p and line != second]
-            pool = list(dict.fromkeys(pool))  # a line two poems share is one option
-            if len(pool) < OPTIONS - 1:
-                left_out += 1
-                continue
-            wrong = [pool[i] for i in rng.choice(len(pool), OPTIONS - 1, replace=False)]
-            label = int(rng.integers(OPTIONS))
-            questions.append(
-                {"context": first, "choices": wrong[:label] + [second] + wrong[label:], "label": label}
-            )
+    chosen, left_out = couplets(poems, OPTIONS - 1, rng)
+    questions = []
+    for first, second, wrong in chosen:
+        label = int(rng.integers(OPTIONS))
+        questions.append(
+            {"context": first, "choices": wrong[:label] + [second] + wrong[label:], "label": label}
+        )
     return questions, left_out
 
 
@@ -105,12 +96,24 @@ def zero_shot_nsp(model_dir: Path, questions_file: Path) -> dict:
     """Accuracy of the pre-trained next-sentence head with no fine-tuning: per question, the option it finds
     most likely to follow the line."""
     model, tokenizer = load_for_inference(model_dir, BertForPreTraining)
-    right = total = 0
-    for q in read_jsonl(questions_file):
-        scores = [next_sentence_probability(model, tokenizer, q["context"], c) for c in q["choices"]]
-        right += int(np.argmax(scores)) == q["label"]
-        total += 1
-    return {"accuracy": right / total, "examples": total}
+    questions = read_jsonl(questions_file)
+    scores = follows_probability(
+        model,
+        tokenizer,
+        [q["context"] for q in questions for _ in q["choices"]],
+        [c for q in questions for c in q["choices"]],
+    )
+    chosen = np.array(scores).reshape(len(questions), OPTIONS).argmax(1)
+    accuracy = float(np.mean(chosen == [q["label"] for q in questions]))
+    return {
+        "accuracy": accuracy,
+        "examples": len(questions),
+        "standard_error": standard_error(accuracy, len(questions)),
+    }
+
+
+def standard_error(accuracy: float, examples: int) -> float:
+    return (accuracy * (1 - accuracy) / examples) ** 0.5
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -145,11 +148,12 @@ def main(argv: list[str] | None = None) -> dict:
     ours, seconds = finetune_and_evaluate("choice", model, data, out / "run", args, max_length=64)
     seen = bertkit.evaluate(out / "run" / "final", "choice", data / "train.jsonl", max_length=64)
     positions = Counter(q["label"] for q in read_jsonl(data / "test.jsonl"))
-    standard_error = (ours["accuracy"] * (1 - ours["accuracy"]) / ours["examples"]) ** 0.5
+    errors = f"{standard_error(ours['accuracy'], ours['examples']):.3f} fine-tuned, "
+    errors += f"{zero_shot['test']['standard_error']:.3f} zero-shot"
     report(
-        f"accuracy on {ours['examples']} test questions from held-out poems (standard error about "
-        f"{standard_error:.3f}; right answer's positions {dict(sorted(positions.items()))}), and on the "
-        f"{seen['examples']} training questions, whose poems the model saw in pre-training and fine-tuning",
+        f"accuracy on {ours['examples']} test questions from held-out poems (standard error about {errors}; "
+        f"right answer's positions {dict(sorted(positions.items()))}), and on the {seen['examples']} training "
+        "questions, whose poems the model saw in pre-training and fine-tuning",
         [
             ("chance", {"test": 1 / OPTIONS, "train": 1 / OPTIONS}),
             ("pre-trained NSP head, zero-shot", {s: m["accuracy"] for s, m in zero_shot.items()}),

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+from bertkit.constants import IGNORE_INDEX
 from bertkit.data.instances import (
     A_END,
     A_START,
@@ -10,7 +11,7 @@ from bertkit.data.instances import (
     plan_instances,
     truncate_seq_pair,
 )
-from bertkit.errors import TrainingError
+from bertkit.errors import InvalidArgumentError, TrainingError
 
 
 def corpus(rng: np.random.Generator, docs: int = 60, low: int = 3, high: int = 25, sentences: int = 30):
@@ -23,9 +24,10 @@ def document_of(offsets, sentence):
     return np.searchsorted(offsets, sentence, side="right") - 1
 
 
-def test_every_sentence_is_used_exactly_once_as_a_or_true_b():
+@pytest.mark.parametrize("negatives", ["google", "matched"])
+def test_every_sentence_is_used_exactly_once_as_a_or_true_b(negatives):
     lengths, offsets = corpus(np.random.default_rng(0))
-    plan = plan_instances(lengths, offsets, 128, 0.1, np.random.default_rng(1))
+    plan = plan_instances(lengths, offsets, 128, 0.1, np.random.default_rng(1), negatives)
     used = np.zeros(len(lengths), int)
     for row in plan:
         used[row[A_START] : row[A_END]] += 1
@@ -34,9 +36,10 @@ def test_every_sentence_is_used_exactly_once_as_a_or_true_b():
     assert (used == 1).all()
 
 
-def test_segments_are_contiguous_and_labels_tell_the_truth():
+@pytest.mark.parametrize("negatives", ["google", "matched"])
+def test_segments_are_contiguous_and_labels_tell_the_truth(negatives):
     lengths, offsets = corpus(np.random.default_rng(2))
-    plan = plan_instances(lengths, offsets, 128, 0.1, np.random.default_rng(3))
+    plan = plan_instances(lengths, offsets, 128, 0.1, np.random.default_rng(3), negatives)
     for row in plan:
         assert row[A_START] < row[A_END] and row[B_START] < row[B_END]
         doc_a = document_of(offsets, row[A_START])
@@ -84,6 +87,69 @@ def test_single_document_takes_random_segments_from_far_away():
     for row in random_rows:
         distance = abs(row[B_START] - row[A_START])
         assert min(distance, 40 - distance) >= 40 // 4
+
+
+def poems_and_clauses(
+    rng: np.random.Generator, poems: int = 400
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The demo's cloze corpus in lengths: poems of 2-12 lines of 12 or 16 tokens (five- or seven-character
+    lines with their punctuation), then every clause (5 or 7 tokens, no punctuation) a document of its own.
+    Also each sentence's kind: 1 for a poem's line, 0 for a clause."""
+    line_lengths = rng.choice([12, 16], poems)
+    sizes = rng.integers(2, 13, poems)
+    lengths = np.repeat(line_lengths, sizes)
+    clauses = np.repeat((lengths - 2) // 2, 2)
+    lengths = np.concatenate((lengths, clauses))
+    sizes = np.concatenate((sizes, np.ones(len(clauses), int)))
+    kind = np.concatenate((np.ones(sizes[:poems].sum(), int), np.zeros(len(clauses), int)))
+    return lengths, np.concatenate(([0], np.cumsum(sizes))), kind
+
+
+def test_matched_negatives_have_the_form_of_true_pairs():
+    lengths, offsets, line = poems_and_clauses(np.random.default_rng(20))
+    cum = np.concatenate(([0], np.cumsum(lengths)))
+
+    def form(plan, label):
+        rows = plan[plan[:, IS_RANDOM_NEXT] == label]
+        b_tokens = cum[rows[:, B_END]] - cum[rows[:, B_START]]
+        a_tokens = cum[rows[:, A_END]] - cum[rows[:, A_START]]
+        return rows, b_tokens, a_tokens, line[rows[:, B_START]].mean(), line[rows[:, A_START]].mean()
+
+    matched = plan_instances(lengths, offsets, 27, 0.1, np.random.default_rng(21), "matched")
+    true, b_true, a_true, b_line_true, a_line_true = form(matched, 0)
+    random, b_random, a_random, b_line_random, a_line_random = form(matched, 1)
+    # Both kinds pair a poem's line with a poem's line, of the same lengths.
+    assert b_line_true == b_line_random == a_line_true == a_line_random == 1
+    assert len(random) == pytest.approx(len(true), rel=0.15)
+    for tokens in (12, 16):
+        assert np.mean(b_random == tokens) == pytest.approx(np.mean(b_true == tokens), abs=0.04)
+    assert a_random.mean() == pytest.approx(a_true.mean(), rel=0.03)
+    assert (lengths[random[:, B_START]] == lengths[random[:, A_END]]).all()  # as long as the true next line
+    # A chunk of one sentence (every clause) has no next sentence: no label, and a random B for the masked LM.
+    unasked = matched[matched[:, IS_RANDOM_NEXT] == IGNORE_INDEX]
+    assert (line[unasked[:, A_START]] == 0).sum() == (line == 0).sum()
+    # Google's random segments give the kind away: B is mostly a clause, the true B never is.
+    google = plan_instances(lengths, offsets, 27, 0.1, np.random.default_rng(21))
+    assert form(google, 0)[3] == 1 and form(google, 1)[3] < 0.5
+
+
+def test_matched_negatives_take_the_nearest_length_or_fall_back_to_google():
+    # No other document has a sentence of 9 tokens: the nearest (8) is taken.
+    lengths, offsets = np.array([5, 9, 5, 8, 8, 20, 20]), np.array([0, 3, 5, 7])
+    for seed in range(20):
+        plan = plan_instances(lengths, offsets, 12, 0.0, np.random.default_rng(seed), "matched")
+        for row in plan[(plan[:, IS_RANDOM_NEXT] == 1) & (plan[:, A_START] == 0)]:
+            assert lengths[row[B_START]] == 8 and row[B_START] in (3, 4)
+    # One document of several sentences: random segments come from within it, as Google's rule for one document.
+    lengths, offsets = np.full(12, 10), np.array([0, 10, 11, 12])
+    plan = plan_instances(lengths, offsets, 24, 0.0, np.random.default_rng(0), "matched")
+    random = plan[plan[:, IS_RANDOM_NEXT] == 1]
+    assert len(random) and (random[:, B_START] != random[:, A_END]).all()
+
+
+def test_unknown_negatives_is_a_clear_error():
+    with pytest.raises(InvalidArgumentError, match="`negatives` must be one of google, matched"):
+        plan_instances(np.full(8, 5), np.array([0, 4, 8]), 64, 0.1, np.random.default_rng(0), "same")
 
 
 @pytest.mark.parametrize("sizes", [[], [3]])

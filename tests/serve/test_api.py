@@ -93,7 +93,8 @@ def test_recite_answers_what_the_library_answers(client, poet_dir):
 
 def test_classify_when_the_model_has_that_head(classifier_dir, mlm_dir, client):
     with TestClient(create_app(ServeConfig(model=str(classifier_dir)))) as other:
-        assert set(other.get("/health").json()["model"]["unavailable"]) == {"fill-mask", "recite"}
+        unavailable = set(other.get("/health").json()["model"]["unavailable"])
+        assert unavailable == {"fill-mask", "recite", "next-token", "score"}
         labels = other.post("/api/classify", json={"text": "the moon"}).json()["labels"]
         assert [x["label"] for x in labels] == ["positive", "negative"] and labels[0]["score"] > 0.99
         assert labels == pipeline("text-classification", model=classifier_dir, top_k=None)("the moon")

@@ -55,5 +55,5 @@ def test_a_checkpoint_without_a_head_is_its_bare_encoder(saved):
     explorer = Explorer(saved(BertModel))
     assert type(explorer.model) is BertModel and explorer.model.pooler is None  # no endpoint reads the pooler
     assert explorer.embedder.model is explorer.model and not explorer.heads
-    assert set(explorer.unavailable) == {"fill-mask", "classify", "recite"}
+    assert set(explorer.unavailable) == {"fill-mask", "classify", "recite", "next-token", "score"}
     assert len(explorer.embed([["the moon", "床"]])[0]) == 2

@@ -1,12 +1,15 @@
-"""The explorer page in a real headless browser (Debian's chromium driven by Playwright): type a masked line and
-see the predictions, switch the attention head and see the heatmap change, compare words, recite a poem."""
+"""The explorer page in a real headless browser (Debian's chromium driven by Playwright): type a masked line
+and see the predictions, switch the attention head and see the heatmap change, compare words, recite a poem;
+see a line's tokens shaded by their probability with their alternatives, and recite step by step."""
 
+import math
 import os
 import shutil
 import subprocess
 
 import pytest
 
+from bertkit import pipeline
 from bertkit.serve import ServeConfig, create_app
 
 POEM = "床前明月光，疑是地上霜。举头望明月，低头思故乡。"
@@ -94,4 +97,81 @@ def test_the_page_fills_masks_draws_attention_and_recites(browser, mlm_dir, poet
         page.click("#recite")
         page.wait_for_function("document.querySelector('#recite-error').textContent.includes('[UNK]')")
         page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
+        assert errors == []
+
+
+def test_the_page_shades_tokens_by_probability_and_recites_step_by_step(
+    browser, mlm_dir, poet_dir, run_server, tmp_path
+):
+    app = create_app(ServeConfig(model=str(mlm_dir), lm=str(poet_dir)))
+    line = "床前月明光"  # 明 and 月 swapped: the poet did not expect 月 third
+    record = pipeline("text-scoring", model=poet_dir, top_k_alternatives=5)(line)
+    with run_server(app) as url:
+        page = browser.new_page(viewport={"width": 1000, "height": 1400})
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.locator("#score-model option").all_text_contents() == [
+            "causal LM (--lm)",
+            "cloze model (--model)",
+        ]
+
+        # type a line: its tokens appear, each shaded by its probability under the causal LM
+        page.fill("#score-text", "")
+        page.type("#score-text", line)
+        tokens = page.locator("#score-tokens .token")
+        page.wait_for_function(
+            "[...document.querySelectorAll('#score-tokens .piece')].map(p => p.textContent).join('') === "
+            f"'{line}[SEP]'"
+        )
+        probabilities = [float(p) for p in tokens.evaluate_all("ts => ts.map(t => t.dataset.probability)")]
+        assert probabilities == pytest.approx([math.exp(x) for x in record["token_log_probs"]], abs=1e-6)
+        shades = tokens.evaluate_all("ts => ts.map(t => getComputedStyle(t).backgroundColor)")
+        likeliest, unlikeliest = (
+            probabilities.index(max(probabilities)),
+            probabilities.index(min(probabilities)),
+        )
+        assert unlikeliest == 2 and shades[likeliest] != shades[unlikeliest]
+        assert page.text_content("#score-summary").startswith(f"log P = {record['log_prob']:.2f}")
+
+        # pointing at a token shows what the model would put in its place; a click keeps it shown
+        tokens.nth(2).hover()
+        page.wait_for_selector("#score-alternatives[data-token='2']")
+        shown = page.locator("#score-alternatives .candidate .piece").all_text_contents()
+        assert shown == [a["token_str"] for a in record["alternatives"][2]] and shown[0] == "明"
+        tokens.nth(2).click()
+        tokens.nth(4).hover()
+        page.wait_for_selector("#score-alternatives[data-token='4']")
+        page.hover("#score-summary")
+        page.wait_for_selector("#score-alternatives[data-token='2']")
+        assert page.locator("#score-tokens .selected .piece").text_content() == "月"
+
+        # the cloze model instead: the pseudo-log-likelihood, and its head prefers 月 everywhere
+        page.select_option("#score-model", "cloze")
+        page.wait_for_function("document.querySelector('#score-summary').textContent.startsWith('PLL')")
+        tokens.nth(0).hover()
+        page.wait_for_selector("#score-alternatives[data-token='0']")
+        assert page.locator("#score-alternatives .candidate .piece").first.text_content() == "月"
+        page.locator("#score-section").screenshot(path=str(tmp_path / "probabilities.png"))
+
+        # step by step from 床前: the candidates at each step, the likeliest taken
+        page.fill("#prompt", "床前")
+        page.click("#step")
+        page.wait_for_selector("#steps .mask-column")
+        candidates = pipeline("next-token", model=poet_dir, top_k=5)("床前")
+        first = page.locator("#steps .mask-column").first
+        assert first.locator(".piece").all_text_contents() == [c["token_str"] for c in candidates]
+        assert first.locator(".score").first.text_content() == f"{candidates[0]['score']:.3f}"
+        assert first.locator(".chosen .piece").text_content() == "明"
+        assert page.text_content("#stepped") == "床前明"
+        page.click("#step")
+        page.wait_for_function("document.querySelector('#stepped').textContent === '床前明月'")
+        assert page.locator("#steps .mask-column").count() == 2
+        # choosing another candidate at step 1 drops the steps after it
+        other = candidates[1]["token_str"]
+        first.locator(".candidate").nth(1).click()
+        assert page.text_content("#stepped") == "床前" + other
+        assert page.locator("#steps .mask-column").count() == 1
+        page.locator("#recite-section").screenshot(path=str(tmp_path / "steps.png"))
         assert errors == []

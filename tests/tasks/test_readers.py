@@ -74,10 +74,12 @@ def test_json_extension_is_json_lines_except_for_qa(tmp_path):
     assert detect_format(tmp_path / "x.json", "classify") == "jsonl"
     assert detect_format(tmp_path / "x.json", "qa") == "json"
     assert detect_format(tmp_path / "x.TXT", "tag") == "conll"
-    with pytest.raises(InvalidArgumentError, match=r"x\.dat: `task`='classify' reads csv, tsv, jsonl files, "
-                       r"and the extension '\.dat' is none of them; pass `format`"):  # fmt: skip
+    with pytest.raises(InvalidArgumentError, match=r"x\.dat: `task`='classify' reads csv, tsv, jsonl, parquet, "
+                       r"datasets files, and the extension '\.dat' is none of them; pass `format`"):  # fmt: skip
         detect_format(tmp_path / "x.dat", "classify")
-    with pytest.raises(InvalidArgumentError, match=r"x\.txt: `task`='qa' reads json files"):
+    with pytest.raises(
+        InvalidArgumentError, match=r"x\.txt: `task`='qa' reads json, jsonl, parquet, datasets files"
+    ):
         detect_format(tmp_path / "x.txt", "qa")
 
 

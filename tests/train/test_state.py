@@ -35,7 +35,7 @@ def trained_state(model, step):
         step=step,
         tokens_seen=16 * step,
         optimizer=opt.state_dict(),
-        scheduler={"last_epoch": step},
+        train_seconds=0.5 * step,
         data=[{"epoch": 0, "batch_index": step}],
         rng=[capture_rng()],
     )
@@ -57,7 +57,8 @@ def test_checkpoint_round_trip(tmp_path):
     for (name, a), b in zip(model.state_dict().items(), fresh.state_dict().values(), strict=True):
         assert torch.equal(a, b), name
     assert fresh.cls.predictions.decoder.weight is fresh.bert.embeddings.word_embeddings.weight  # still tied
-    assert (loaded.step, loaded.tokens_seen, loaded.data) == (3, 48, [{"epoch": 0, "batch_index": 3}])
+    assert (loaded.step, loaded.tokens_seen, loaded.train_seconds) == (3, 48, 1.5)
+    assert loaded.data == [{"epoch": 0, "batch_index": 3}]
     opt = build_optimizer(fresh, "adamw", lr=1e-3)
     opt.load_state_dict(loaded.optimizer)
     assert torch.equal(opt.state_dict()["state"][0]["exp_avg"], state.optimizer["state"][0]["exp_avg"])

@@ -21,6 +21,7 @@ from bertkit.checkpoint.names import canonical_names, model_name
 from bertkit.checkpoint.save import export_state_dict, save_pretrained
 from bertkit.errors import CheckpointError, InvalidArgumentError
 from bertkit.files import TMP_SUFFIX
+from bertkit.hub import resolve_pretrained
 
 # bertkit's models by Hugging Face class name (the `architectures` entry of config.json).
 MODEL_CLASSES = {
@@ -54,7 +55,7 @@ def convert_checkpoint(
     Weights go through the model class of config.json's `architectures`, so every name and shape is checked.
     dtype (e.g. "bfloat16") casts the weights; by default the stored precision is kept.
     """
-    src, dst = Path(src), Path(dst)
+    src, dst = resolve_pretrained(src), Path(dst)  # src may be a Hub id (bertkit.hub)
     if isinstance(dtype, str):
         if not isinstance(getattr(torch, dtype, None), torch.dtype):
             raise InvalidArgumentError(f"convert: unknown dtype {dtype!r} (e.g. float32, float16, bfloat16)")

@@ -13,6 +13,7 @@ import torch
 from safetensors import SafetensorError, safe_open
 
 from bertkit.errors import CheckpointError, FileFormatError
+from bertkit.hub import resolve_pretrained
 
 CONFIG_FILE = "config.json"
 SAFETENSORS_FILE = "model.safetensors"
@@ -43,8 +44,10 @@ SAFETENSORS_DTYPES = {
 }
 
 
-def checkpoint_directory(directory: str | Path) -> Path:
-    directory = Path(directory)
+def checkpoint_directory(directory: str | Path, revision: str | None = None) -> Path:
+    """The checkpoint directory, checked to be one: a local directory, or a Hub id's snapshot in the Hugging
+    Face cache at `revision` (downloaded when online, see bertkit.hub)."""
+    directory = resolve_pretrained(directory, revision)
     if directory.is_file():
         raise CheckpointError(
             f"{directory}: is a file; pass the checkpoint directory that holds config.json and the weights"

@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from bertkit.checkpoint.files import CONFIG_FILE, WeightReader
+from bertkit.checkpoint.files import CONFIG_FILE, WeightReader, checkpoint_directory
 from bertkit.checkpoint.load import read_config
 from bertkit.checkpoint.names import canonical_names, head_modules
 from bertkit.errors import CheckpointError, InvalidArgumentError
@@ -61,7 +61,7 @@ def checkpoint_info(directory: str | Path, seq_len: int | None = None) -> dict[s
 
     Parameters are counted once per tensor (the tied decoder shares the word embeddings).
     """
-    directory = Path(directory)
+    directory = checkpoint_directory(directory)
     config = read_config(directory)
     seq_len = seq_len or config.max_position_embeddings
     if seq_len < 1:

@@ -65,18 +65,21 @@ def load_pretrained(
     *,
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
+    revision: str | None = None,
     **overrides: Any,
 ) -> nn.Module:
-    """Build `cls` from a Hugging Face BERT directory and load its weights; the model is returned in eval mode.
+    """Build `cls` from a Hugging Face BERT directory (or a Hub id, at `revision`: see bertkit.hub) and load its
+    weights; the model is returned in eval mode.
 
     dtype/device: where the parameters live. They are created there without random initialisation, and each
     stored tensor becomes its parameter (cast or moved one tensor at a time where needed), so no second copy
     of the model is ever held.
     """
+    directory = checkpoint_directory(directory, revision)
     config = read_config(directory, **overrides)
     with WeightReader(directory) as reader:
         model = build_model(cls, config, dtype=dtype, device=device)
-        load_weights(model, reader, source=Path(directory), adopt=True)
+        load_weights(model, reader, source=directory, adopt=True)
     return model.eval()
 
 

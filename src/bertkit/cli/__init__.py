@@ -11,8 +11,20 @@ import argparse
 import re
 import sys
 
-from bertkit.cli import checkpoints, finetune, inference, pipelines, serve, show, text, training
+from bertkit.cli import (
+    checkpoints,
+    export,
+    finetune,
+    inference,
+    pipelines,
+    scoring,
+    serve,
+    show,
+    text,
+    training,
+)
 from bertkit.errors import BertkitError
+from bertkit.hub import is_hub_id, resolve_pretrained
 
 DESCRIPTION = """\
 BERT from scratch: learn a WordPiece vocabulary from your text, prepare it, pre-train a BERT (masked language
@@ -21,7 +33,10 @@ it: fill in [MASK]s, continue a text (recite), convert and inspect Hugging Face 
 runs it all on the bundled Tang poems. `bertkit COMMAND --help` explains each command."""
 
 # The groups in the order `bertkit --help` lists them.
-COMMAND_MODULES = [text, training, finetune, inference, pipelines, checkpoints, show, serve]
+COMMAND_MODULES = [text, training, finetune, inference, scoring, pipelines, checkpoints, export, show, serve]
+# The arguments that name a model or tokenizer to read, each of which may be a Hugging Face Hub id ("org/name"):
+# a command taking one also takes --revision, and main resolves them to local directories before it runs.
+HUB_ARGUMENTS = ("model", "tokenizer", "tokenizer_dir", "vocab", "lm", "src", "directory")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,7 +47,31 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         for add in module.COMMANDS:
             add(sub)
+    _add_revision(parser)
     return parser
+
+
+def _add_revision(parser: argparse.ArgumentParser) -> None:
+    """--revision on every command (and subcommand) that reads a model or tokenizer."""
+    if parser._subparsers is not None:
+        for command in parser._subparsers._group_actions[0].choices.values():
+            _add_revision(command)
+    elif any(action.dest in HUB_ARGUMENTS for action in parser._actions):
+        parser.add_argument(
+            "--revision",
+            metavar="REV",
+            help="the branch, tag or commit of a Hugging Face Hub id (org/name) given as the model or "
+            "tokenizer (default: main)",
+        )
+
+
+def resolve_hub_ids(args: argparse.Namespace) -> None:
+    """Each model or tokenizer given as a Hub id, replaced by its local snapshot directory (see bertkit.hub),
+    so that the command reads a directory once, as it reads any other."""
+    for name in HUB_ARGUMENTS:
+        value = getattr(args, name, None)
+        if is_hub_id(value):
+            setattr(args, name, str(resolve_pretrained(value, args.revision)))
 
 
 def as_flags(message: str, parser: argparse.ArgumentParser) -> str:
@@ -60,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
+        resolve_hub_ids(args)
         return args.func(args) or 0
     except BertkitError as err:
         print(f"bertkit: error: {as_flags(str(err), _innermost(parser, args))}", file=sys.stderr)

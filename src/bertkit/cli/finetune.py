@@ -32,27 +32,51 @@ def _finetune(args: argparse.Namespace) -> None:
 
 
 def _add_reading(p: argparse.ArgumentParser) -> None:
-    """The options that say how a task file is read, as `finetune` takes them."""
+    """The options that say how a task file is read, as `finetune` takes them; those not given are the ones
+    the model was fine-tuned with (kept in its config.json), else the usual defaults."""
     p.add_argument("--model", required=True, metavar="DIR", help="a fine-tuned model directory (RUN/final)")
-    p.add_argument("--task", required=True, metavar="TASK", help=TASK_HELP)
     p.add_argument(
-        "--format", metavar="FMT", help="csv, tsv, jsonl, conll or json (default: from the extension)"
+        "--task", metavar="TASK", help=f"{TASK_HELP} (default: the one the model was fine-tuned for)"
+    )
+    p.add_argument(
+        "--format",
+        metavar="FMT",
+        help="csv, tsv, jsonl, parquet, datasets, conll or json (default: from the extension)",
     )
     for column in ("text", "pair", "label"):
         p.add_argument(
-            f"--{column}-column", metavar="NAME", help=f"the {column} column (default: the usual names)"
+            f"--{column}-column",
+            metavar="NAME",
+            help=f"the {column} column (default: as fine-tuned, else the usual names)",
         )
     p.add_argument(
-        "--max-length", type=int, default=128, metavar="N", help="tokens per sequence (default: 128)"
+        "--label-names",
+        metavar="A,B,..",
+        help="names of integer labels 0, 1, ... (default: as fine-tuned, else the labels as they are)",
     )
     p.add_argument(
-        "--doc-stride", type=int, metavar="N", help="qa: tokens shared by windows (default: max-length/3)"
+        "--max-length", type=int, metavar="N", help="tokens per sequence (default: as fine-tuned, else 128)"
+    )
+    p.add_argument(
+        "--doc-stride",
+        type=int,
+        metavar="N",
+        help="qa: tokens shared by windows (default: as fine-tuned, else max-length/3)",
     )
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="examples per batch (default: 64)")
 
 
 def _reading(args: argparse.Namespace) -> dict:
-    names = ("format", "text_column", "pair_column", "label_column", "max_length", "doc_stride", "batch_size")
+    names = (
+        "format",
+        "text_column",
+        "pair_column",
+        "label_column",
+        "label_names",
+        "max_length",
+        "doc_stride",
+        "batch_size",
+    )
     return {name: getattr(args, name) for name in names}
 
 

@@ -2,6 +2,8 @@
 
 import argparse
 
+from bertkit.cli.flags import add_dtype_flag
+
 
 def add_fill_mask(sub) -> None:
     p = sub.add_parser(
@@ -12,9 +14,13 @@ def add_fill_mask(sub) -> None:
     )
     p.add_argument("text", help='text with one or more [MASK] tokens, e.g. "床前明[MASK]光"')
     p.add_argument(
-        "--model", required=True, metavar="DIR", help="model directory (config.json, weights, vocab.txt)"
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id",
     )
     p.add_argument("--top-k", type=int, default=5, metavar="K", help="predictions per [MASK] (default: 5)")
+    add_dtype_flag(p)
     p.add_argument(
         "--targets",
         nargs="+",
@@ -36,7 +42,7 @@ def _fill_mask(args: argparse.Namespace) -> None:
     from bertkit.pipelines import fill_mask, load_for_inference
 
     predictions = fill_mask(
-        *load_for_inference(args.model), args.text, top_k=args.top_k, targets=args.targets
+        *load_for_inference(args.model, dtype=args.dtype), args.text, top_k=args.top_k, targets=args.targets
     )
     if args.json:
         print(json.dumps(predictions, ensure_ascii=False))
@@ -54,7 +60,12 @@ def add_recite(sub) -> None:
         "document's end in training): the most likely token, or a random draw with --sample.",
     )
     p.add_argument("prompt", help='the beginning of the text, e.g. "床前"')
-    p.add_argument("--model", required=True, metavar="DIR", help="directory: config.json, weights, vocab.txt")
+    p.add_argument(
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id",
+    )
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="(default: 400, or what positions allow)")
     p.add_argument("--sample", action="store_true", dest="do_sample", help="draw tokens at random")
     p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="<1 sharper, >1 flatter")
@@ -63,18 +74,44 @@ def add_recite(sub) -> None:
         "--top-p", type=float, metavar="P", help="draw from the likeliest tokens holding probability P"
     )
     p.add_argument("--seed", type=int, metavar="S", help="the same S draws the same text")
-    p.add_argument("--json", action="store_true", help='print {"prompt": ..., "text": ...}')
+    add_dtype_flag(p)
+    p.add_argument(
+        "--explain",
+        type=int,
+        nargs="?",
+        const=5,
+        metavar="K",
+        help="also show, for each token recited, the model's K most likely tokens there (default K: 5)",
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"prompt": ..., "text": ...} (with --explain, "steps": [...])',
+    )
     p.set_defaults(func=_recite)
 
 
 def _recite(args: argparse.Namespace) -> None:
     import json
 
-    from bertkit.pipelines import load_causal_lm, recite
+    from bertkit.pipelines import load_causal_lm, recite, recite_explained
 
-    options = ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "seed")
-    text = recite(*load_causal_lm(args.model), args.prompt, **{k: getattr(args, k) for k in options})
-    print(json.dumps({"prompt": args.prompt, "text": text}, ensure_ascii=False) if args.json else text)
+    options = {
+        k: getattr(args, k) for k in ("max_new_tokens", "do_sample", "temperature", "top_k", "top_p", "seed")
+    }
+    model, tokenizer = load_causal_lm(args.model, args.dtype)
+    if args.explain is None:
+        text = recite(model, tokenizer, args.prompt, **options)
+        print(json.dumps({"prompt": args.prompt, "text": text}, ensure_ascii=False) if args.json else text)
+        return
+    explained = recite_explained(model, tokenizer, args.prompt, candidates=args.explain, **options)
+    if args.json:
+        print(json.dumps(explained, ensure_ascii=False))
+        return
+    print(explained["text"])
+    for step in explained["steps"]:
+        ranked = "  ".join(f"{c['token_str']} {c['score']:.3f}" for c in step["candidates"])
+        print(f"{step['token_str']:>6} {step['score']:.3f}   from: {ranked}")
 
 
 COMMANDS = [add_fill_mask, add_recite]

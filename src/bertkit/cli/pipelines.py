@@ -4,11 +4,24 @@ choose printing JSON."""
 import argparse
 import json
 
-MODEL_HELP = "model directory (config.json, weights, vocab.txt)"
+MODEL_HELP = "model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id"
 
 
 def _model_flag(p: argparse.ArgumentParser, extra: str = "") -> None:
+    """--model and --dtype, the precision it runs in."""
+    from bertkit.cli.flags import add_dtype_flag
+
     p.add_argument("--model", required=True, metavar="DIR", help=MODEL_HELP + extra)
+    add_dtype_flag(p)
+
+
+def _max_length_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--max-length",
+        type=int,
+        metavar="N",
+        help="tokens per input (default: the model's fine-tuning setting, else its positions up to 512)",
+    )
 
 
 def _print_json(value) -> None:
@@ -37,7 +50,7 @@ def add_embed(sub) -> None:
 def _embed(args: argparse.Namespace) -> None:
     from bertkit.pipelines import embed_file, pipeline
 
-    encoder = pipeline("sentence-embedding", args.model, batch_size=args.batch_size)
+    encoder = pipeline("sentence-embedding", args.model, dtype=args.dtype, batch_size=args.batch_size)
     rows, dim = embed_file(encoder, args.input, args.output, args.chunk_size, progress=not args.quiet)
     print(f"wrote {rows} x {dim} vectors to {args.output}")
 
@@ -58,7 +71,7 @@ def add_similarity(sub) -> None:
 def _similarity(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline, similarity
 
-    matrix = similarity(pipeline("sentence-embedding", args.model), args.texts)
+    matrix = similarity(pipeline("sentence-embedding", args.model, dtype=args.dtype), args.texts)
     if args.json:
         _print_json(matrix.round(6).tolist())
         return
@@ -79,6 +92,7 @@ def add_classify(sub) -> None:
     p.add_argument("pair", nargs="?", help="the second text of a pair (e.g. NLI's hypothesis)")
     _model_flag(p)
     p.add_argument("--top-k", type=int, metavar="K", help="the K best labels (default: the best one)")
+    _max_length_flag(p)
     p.set_defaults(func=_classify)
 
 
@@ -87,7 +101,8 @@ def _classify(args: argparse.Namespace) -> None:
 
     options = {} if args.top_k is None else {"top_k": args.top_k}
     text = args.text if args.pair is None else (args.text, args.pair)
-    _print_json(pipeline("text-classification", args.model)(text, **options))
+    classifier = pipeline("text-classification", args.model, dtype=args.dtype, max_length=args.max_length)
+    _print_json(classifier(text, **options))
 
 
 def add_tag(sub) -> None:
@@ -113,6 +128,7 @@ def add_tag(sub) -> None:
         help="read a text longer than the model's positions in windows overlapping by N tokens "
         "(default: cut it there)",
     )
+    _max_length_flag(p)
     p.set_defaults(func=_tag)
 
 
@@ -120,7 +136,12 @@ def _tag(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
     tagger = pipeline(
-        "token-classification", args.model, aggregation_strategy=args.aggregation_strategy, stride=args.stride
+        "token-classification",
+        args.model,
+        dtype=args.dtype,
+        aggregation_strategy=args.aggregation_strategy,
+        stride=args.stride,
+        max_length=args.max_length,
     )
     _print_json(tagger(args.text))
 
@@ -142,19 +163,34 @@ def add_answer(sub) -> None:
         dest="handle_impossible_answer",
         help="SQuAD-2 models: the empty answer may win",
     )
+    p.add_argument(
+        "--max-length",
+        type=int,
+        dest="max_seq_len",
+        metavar="N",
+        help="tokens per window (default: the model's fine-tuning setting, else 384)",
+    )
+    p.add_argument(
+        "--doc-stride",
+        type=int,
+        metavar="N",
+        help="tokens a window shares with the next (default: the model's fine-tuning setting, else 128)",
+    )
     p.set_defaults(func=_answer)
 
 
 def _answer(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
-    reader = pipeline("question-answering", args.model)
+    reader = pipeline("question-answering", args.model, dtype=args.dtype)
     _print_json(
         reader(
             question=args.question,
             context=args.context,
             top_k=args.top_k,
             handle_impossible_answer=args.handle_impossible_answer,
+            max_seq_len=args.max_seq_len,
+            doc_stride=args.doc_stride,
         )
     )
 
@@ -169,13 +205,15 @@ def add_choose(sub) -> None:
     p.add_argument("text")
     p.add_argument("choices", nargs="+", metavar="CHOICE", help="two or more candidates")
     _model_flag(p)
+    _max_length_flag(p)
     p.set_defaults(func=_choose)
 
 
 def _choose(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
-    _print_json(pipeline("multiple-choice", args.model)((args.text, args.choices)))
+    chooser = pipeline("multiple-choice", args.model, dtype=args.dtype, max_length=args.max_length)
+    _print_json(chooser((args.text, args.choices)))
 
 
 COMMANDS = [add_embed, add_similarity, add_classify, add_tag, add_answer, add_choose]

@@ -2,6 +2,7 @@
 
 import argparse
 
+from bertkit.cli.flags import add_dtype_flag
 from bertkit.errors import BertkitError
 
 
@@ -9,17 +10,25 @@ def add_serve(sub) -> None:
     p = sub.add_parser(
         "serve",
         help="a local page and JSON API to explore a model: tokens, [MASK]s, attention, similarity, recite",
-        description="Loads a model directory (and, with --lm, a causal LM to recite with) and serves a page "
-        "at http://HOST:PORT/ and a JSON API (POST /api/tokenize, /api/fill-mask, /api/embed, "
-        "/api/similarity, /api/attention, /api/recite, /api/classify; GET /health). Requests that arrive "
-        "together are batched. Needs the serve extra: pip install 'bertkit[serve]'. See docs/serve.md.",
+        description="Loads a model directory (and, with --lm, a causal LM to recite and score with) and serves "
+        "a page at http://HOST:PORT/ and a JSON API (POST /api/tokenize, /api/fill-mask, /api/embed, "
+        "/api/similarity, /api/attention, /api/recite, /api/classify, /api/score, /api/next-token; GET "
+        "/health). Requests that arrive together are batched. Needs the serve extra: pip install "
+        "'bertkit[serve]'. See docs/serve.md.",
     )
     p.add_argument(
-        "--model", required=True, metavar="DIR", help="model directory (config.json, weights, vocab)"
+        "--model",
+        required=True,
+        metavar="DIR",
+        help="model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id",
     )
     p.add_argument(
-        "--lm", metavar="DIR", help="a causal LM directory for /api/recite (bertkit pretrain --objective clm)"
+        "--lm",
+        metavar="DIR",
+        help="a causal LM directory for /api/recite, /api/next-token and /api/score "
+        "(bertkit pretrain --objective clm)",
     )
+    add_dtype_flag(p)
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
     )
@@ -52,7 +61,7 @@ def _serve(args: argparse.Namespace) -> None:
             f"serve needs the serve extra ({err.name} is missing): pip install 'bertkit[serve]'"
         ) from None
 
-    options = ("model", "lm", "host", "port", "max_batch_size", "max_wait_ms", "max_queue")
+    options = ("model", "lm", "dtype", "host", "port", "max_batch_size", "max_wait_ms", "max_queue")
     serve(ServeConfig(**{k: getattr(args, k) for k in options}))
 
 

@@ -1,14 +1,17 @@
-"""`bertkit show attention|positions|embeddings`: pictures of what a model does, written as PNG files."""
+"""`bertkit show attention|positions|embeddings|probabilities`: pictures of what a model does, written as PNG
+files."""
 
 import argparse
 
-MODEL_HELP = "model directory (config.json, weights, vocab.txt), any BERT checkpoint"
+MODEL_HELP = (
+    "model directory (config.json, weights, vocab.txt or tokenizer.json), any BERT checkpoint, or a Hub id"
+)
 
 
 def add_show(sub) -> None:
     p = sub.add_parser(
         "show",
-        help="pictures of a model: attention weights, position encodings, word similarities",
+        help="pictures of a model: attention, position encodings, word similarities, token probabilities",
         description="Draws what a model does into a PNG file (needs matplotlib: pip install 'bertkit[plot]'). "
         "Chinese labels need a CJK font: apt-get install fonts-noto-cjk, or pip install mplfonts.",
     )
@@ -55,6 +58,28 @@ def add_show(sub) -> None:
     e.add_argument("--out", default="embeddings.png", metavar="PNG", help="(default: embeddings.png)")
     e.set_defaults(func=_embeddings)
 
+    b = pictures.add_parser(
+        "probabilities",
+        help="how likely a language model finds each token of a text",
+        description="A bar per token of TEXT: a causal model's P(token | the tokens before it) (the chain "
+        "rule; the closing [SEP] too), or a masked model's pseudo-log-likelihood terms, P(token | the rest, "
+        "it masked). The title gives the text's log-probability and perplexity; above a bar, the model's own "
+        "first choice when it is another token. Needs a model with a language-model head.",
+    )
+    b.add_argument("text", help='e.g. "床前明月光，疑是地上霜。"')
+    b.add_argument(
+        "--model", required=True, metavar="DIR", help="a causal or masked language model directory"
+    )
+    b.add_argument(
+        "--pll",
+        default="within_word_l2r",
+        metavar="METRIC",
+        help="a masked model's pseudo-log-likelihood: within_word_l2r also masks the later pieces of the "
+        "token's word, original masks the token alone (default: within_word_l2r)",
+    )
+    b.add_argument("--out", default="probabilities.png", metavar="PNG", help="(default: probabilities.png)")
+    b.set_defaults(func=_probabilities)
+
 
 def _attention(args: argparse.Namespace) -> None:
     from bertkit.viz import attention_picture
@@ -75,6 +100,12 @@ def _embeddings(args: argparse.Namespace) -> None:
     for note in found.notes:
         print(note)
     print(draw_embeddings(found, args.out, args.model))
+
+
+def _probabilities(args: argparse.Namespace) -> None:
+    from bertkit.viz import probabilities_picture
+
+    print(probabilities_picture(args.model, args.text, args.out, pll=args.pll))
 
 
 COMMANDS = [add_show]

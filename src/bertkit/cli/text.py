@@ -8,7 +8,7 @@ def add_train_tokenizer(sub) -> None:
         "train-tokenizer",
         help="learn a WordPiece vocabulary from text files",
         description="Counts BERT's words in UTF-8 text files and merges frequent pieces into a "
-        "WordPiece vocabulary (see docs/tokenizer_training.md); writes vocab.txt and "
+        "WordPiece vocabulary (see docs/tokenizer_training.md); writes vocab.txt, tokenizer.json and "
         "tokenizer_config.json, which bertkit and transformers' BertTokenizer load.",
     )
     p.add_argument("--input", nargs="+", required=True, metavar="FILE", help="UTF-8 text files")
@@ -51,7 +51,10 @@ def add_tokenize(sub) -> None:
     )
     p.add_argument("text", nargs="?", help="the text to tokenize (or use --input)")
     p.add_argument(
-        "--vocab", required=True, metavar="DIR", help="tokenizer directory (vocab.txt) or a vocab.txt"
+        "--vocab",
+        required=True,
+        metavar="DIR",
+        help="tokenizer directory (vocab.txt or tokenizer.json), one of those files, or a Hub id",
     )
     p.add_argument("--ids", action="store_true", help="print ids instead of tokens")
     p.add_argument("--json", action="store_true", help="print one JSON object: tokens, ids, offsets")
@@ -110,7 +113,7 @@ def add_prepare(sub) -> None:
         required=True,
         dest="tokenizer_dir",
         metavar="DIR",
-        help="tokenizer directory (vocab.txt)",
+        help="tokenizer directory (vocab.txt or tokenizer.json) or a Hub id",
     )
     p.add_argument("--out", required=True, dest="out_dir", metavar="DATA_DIR", help="output directory")
     p.add_argument(

@@ -12,16 +12,26 @@ integer array; token ids are fetched and truncated per instance when a batch is 
 Google, both deliberate: the short target is drawn per instance (Google draws it once per document, so 10% of
 documents, not of instances, came out short), and a corpus of a single document takes its random segments
 from about half the document away instead of from another document.
+
+`negatives="matched"` samples pairs whose two kinds cannot be told apart by form. Google's random B starts at
+any sentence of any document, so in a corpus that mixes kinds of text (poems' lines and documents of one
+clause each) the head can learn the kind of B instead of whether it follows A. Matched, a random B starts at a
+sentence exactly as long (in tokens) as the one that truly follows A, in another document of at least two
+sentences (the kind of document true pairs come from); and a chunk of one sentence, which has no next
+sentence, keeps a random B for the masked LM but no NSP label (IGNORE_INDEX) instead of always being "random".
 """
 
 import numpy as np
 
+from bertkit.checks import check_choice
+from bertkit.constants import IGNORE_INDEX
 from bertkit.errors import TrainingError
 from bertkit.tokenizer.template import pair_template
 
 # Columns of a plan: segment A is sentences [A_START, A_END), B is [B_START, B_END) in the corpus's sentence
-# numbering; IS_RANDOM_NEXT is the NSP label (1 when B does not follow A).
+# numbering; IS_RANDOM_NEXT is the NSP label (1 when B does not follow A; IGNORE_INDEX when none is asked).
 A_START, A_END, B_START, B_END, IS_RANDOM_NEXT = range(5)
+NEGATIVES = ("google", "matched")  # how a random segment B is drawn (see above)
 SPECIAL_TOKENS_PER_PAIR = pair_template(0, 0).length  # [CLS] A [SEP] B [SEP]
 
 
@@ -31,12 +41,15 @@ def plan_instances(
     max_seq_length: int,
     short_seq_prob: float,
     rng: np.random.Generator,
+    negatives: str = "google",
 ) -> np.ndarray:
     """The NSP instances of one pass over the corpus, as an (N, 5) int64 array of sentence ranges and labels.
 
     `sentence_lengths[s]` is the token count of sentence s; document d is sentences
     `document_offsets[d]:document_offsets[d + 1]`. Instances come out in document order; shuffle them after.
+    `negatives` is one of NEGATIVES: Google's random segments, or ones matched to the true pairs' form.
     """
+    check_choice("`negatives`", negatives, NEGATIVES)
     num_documents = len(document_offsets) - 1
     if num_documents < 1:
         raise TrainingError("the corpus has no documents to build pre-training instances from")
@@ -48,6 +61,7 @@ def plan_instances(
     max_num_tokens = max_seq_length - SPECIAL_TOKENS_PER_PAIR
     lengths = sentence_lengths.tolist()
     offsets = document_offsets.tolist()
+    same_length = _SameLength(sentence_lengths, document_offsets) if negatives == "matched" else None
     plan: list[tuple[int, int, int, int, int]] = []
     for doc in range(num_documents):
         doc_start, doc_end = offsets[doc], offsets[doc + 1]
@@ -62,9 +76,18 @@ def plan_instances(
                 if chunk_end - chunk_start >= 2:
                     a_end = chunk_start + int(rng.integers(1, chunk_end - chunk_start))
                 if chunk_end - chunk_start == 1 or rng.random() < 0.5:
-                    a_length = sum(lengths[chunk_start:a_end])
-                    b_start, b_end = _random_span(lengths, offsets, doc, chunk_start, target - a_length, rng)
-                    plan.append((chunk_start, a_end, b_start, b_end, 1))
+                    b_length = target - sum(lengths[chunk_start:a_end])
+                    has_next = chunk_end - chunk_start > 1
+                    start = same_length.draw(lengths[a_end], doc, rng) if same_length and has_next else None
+                    if start is None:
+                        b_start, b_end = _random_span(lengths, offsets, doc, chunk_start, b_length, rng)
+                    else:
+                        b_start, b_end = (
+                            start,
+                            _span_end(lengths, start, same_length.end_of_doc(start), b_length),
+                        )
+                    label = 1 if same_length is None or has_next else IGNORE_INDEX
+                    plan.append((chunk_start, a_end, b_start, b_end, label))
                     s = a_end - 1  # the chunk's unused sentences start the next chunk
                 else:
                     plan.append((chunk_start, a_end, a_end, chunk_end, 0))
@@ -102,13 +125,46 @@ def _random_span(
         shift = n // 2 + int(rng.integers(-(n // 4), n // 4 + 1))
         start = offsets[0] + (chunk_start - offsets[0] + shift) % n
         end_of_doc = offsets[1]
+    return start, _span_end(lengths, start, end_of_doc, target_b_length)
+
+
+def _span_end(lengths: list[int], start: int, end_of_doc: int, target_b_length: int) -> int:
+    """Where a segment starting at sentence `start` ends: once it holds `target_b_length` tokens, or at the
+    document's end."""
     end, length = start, 0
     while end < end_of_doc:
         length += lengths[end]
         end += 1
         if length >= target_b_length:
             break
-    return start, end
+    return end
+
+
+class _SameLength:
+    """Random sentences of a given length in documents of at least two sentences, for matched negatives."""
+
+    def __init__(self, sentence_lengths: np.ndarray, document_offsets: np.ndarray) -> None:
+        self.offsets, sizes = document_offsets, np.diff(document_offsets)
+        self.doc = np.repeat(np.arange(len(sizes)), sizes)  # each sentence's document
+        candidates = np.flatnonzero(sizes[self.doc] >= 2)
+        self.order = candidates[np.argsort(sentence_lengths[candidates], kind="stable")]
+        self.sorted_lengths = sentence_lengths[self.order]
+
+    def end_of_doc(self, sentence: int) -> int:
+        return int(self.offsets[self.doc[sentence] + 1])
+
+    def draw(self, length: int, doc: int, rng: np.random.Generator) -> int | None:
+        """A sentence of `length` tokens outside document `doc`; of the nearest length if none is that long;
+        None when every candidate is in `doc`."""
+        lo, hi = np.searchsorted(self.sorted_lengths, [length, length + 1])
+        for _ in range(8 if hi > lo else 0):  # a few draws nearly always land in another document
+            if self.doc[s := int(self.order[rng.integers(lo, hi)])] != doc:
+                return s
+        others = self.order[self.doc[self.order] != doc]
+        if len(others) == 0:
+            return None
+        gaps = np.abs(self.sorted_lengths[self.doc[self.order] != doc] - length)
+        return int(rng.choice(others[gaps == gaps.min()]))
 
 
 def truncate_seq_pair(

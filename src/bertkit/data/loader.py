@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bertkit.checks import check_int, check_probability
+from bertkit.checks import check_choice, check_int, check_probability
 from bertkit.constants import CONTINUATION
 from bertkit.data.epochs import EpochBatches, EpochPlan, check_sharding
 from bertkit.data.instances import (
@@ -21,6 +21,7 @@ from bertkit.data.instances import (
     B_END,
     B_START,
     IS_RANDOM_NEXT,
+    NEGATIVES,
     SPECIAL_TOKENS_PER_PAIR,
     plan_instances,
     truncate_seq_pair,
@@ -37,6 +38,7 @@ class BatchSpec:
 
     max_seq_length: int
     short_seq_prob: float
+    nsp_negatives: str
     cls_token_id: int
     sep_token_id: int
     pad_token_id: int
@@ -55,7 +57,12 @@ class MaskedPairs(EpochPlan):
     def make_plan(self, rng: np.random.Generator) -> np.ndarray:
         s = self.spec
         plan = plan_instances(
-            self.index.sentence_lengths, self.index.document_offsets, s.max_seq_length, s.short_seq_prob, rng
+            self.index.sentence_lengths,
+            self.index.document_offsets,
+            s.max_seq_length,
+            s.short_seq_prob,
+            rng,
+            s.nsp_negatives,
         )
         return plan[rng.permutation(len(plan))]
 
@@ -96,7 +103,8 @@ _FIELDS = ("input_ids", "token_type_ids", "attention_mask", "labels")
 
 class PretrainingData(EpochBatches):
     """Iterating yields batches (dicts of torch tensors): input_ids, token_type_ids, attention_mask,
-    labels (-100 where nothing is predicted) and next_sentence_label (0: B follows A, 1: B is random).
+    labels (-100 where nothing is predicted) and next_sentence_label (0: B follows A, 1: B is random; -100
+    where no next sentence is asked, with `nsp_negatives="matched"`: see bertkit.data.instances).
 
     The iteration is endless (epoch after epoch) and starts at the position `state_dict()` describes;
     `load_state_dict()` of a saved position makes the next batches exactly those that followed it.
@@ -112,6 +120,7 @@ class PretrainingData(EpochBatches):
         mlm_probability: float = 0.15,
         max_predictions_per_seq: int = 20,
         short_seq_prob: float = 0.1,
+        nsp_negatives: str = "google",
         whole_word_mask: bool = False,
         split: str = "train",
         seed: int = 0,
@@ -121,6 +130,7 @@ class PretrainingData(EpochBatches):
     ) -> None:
         check_int("`max_seq_length`", max_seq_length, minimum=SPECIAL_TOKENS_PER_PAIR + 2)
         check_data_settings(mlm_probability, max_predictions_per_seq, short_seq_prob)
+        check_choice("`nsp_negatives`", nsp_negatives, NEGATIVES)
         check_sharding(batch_size, split, rank, world_size, num_workers)
         index, tokenizer = open_split(data_dir, tokenizer, split)
         specials = [
@@ -142,6 +152,7 @@ class PretrainingData(EpochBatches):
         spec = BatchSpec(
             max_seq_length=max_seq_length,
             short_seq_prob=short_seq_prob,
+            nsp_negatives=nsp_negatives,
             cls_token_id=tokenizer.cls_token_id,
             sep_token_id=tokenizer.sep_token_id,
             pad_token_id=tokenizer.pad_token_id,

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from bertkit.errors import FileFormatError
@@ -75,6 +76,28 @@ def write_texts(poems: list[Poem], path: Path, clauses: list[Poem] = ()) -> Path
     documents = ["\n".join(p.lines) for p in poems] + [c for p in clauses for c in p.clauses]
     write_text_atomically(path, "\n\n".join(documents) + "\n")
     return path
+
+
+def couplets(
+    poems: list[Poem], others: int, rng: np.random.Generator
+) -> tuple[list[tuple[str, str, list[str]]], int]:
+    """Every couplet of `poems` (a line and the next line of its poem) with `others` distinct lines of other
+    poems exactly as long as the next line (so length and punctuation give nothing away), drawn with `rng`;
+    and how many couplets were left out for want of that many such lines."""
+    by_length: dict[int, list[tuple[int, str]]] = {}
+    for p, poem in enumerate(poems):
+        for line in dict.fromkeys(poem.lines):
+            by_length.setdefault(len(line), []).append((p, line))
+    chosen, left_out = [], 0
+    for p, poem in enumerate(poems):
+        for first, second in zip(poem.lines, poem.lines[1:], strict=False):
+            pool = [line for q, line in by_length[len(second)] if q != p and line != second]
+            pool = list(dict.fromkeys(pool))  # a line two poems share is one line
+            if len(pool) < others:
+                left_out += 1
+                continue
+            chosen.append((first, second, [pool[i] for i in rng.choice(len(pool), others, replace=False)]))
+    return chosen, left_out
 
 
 def unique_openings(poems: list[Poem], author: str | None = None) -> list[Poem]:

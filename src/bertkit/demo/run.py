@@ -97,7 +97,7 @@ def run_demo(
     final = train_once(cloze_config(out, max_steps), "cloze model (masked LM + next sentence)", "3/5")
     lm_final = train_once(lm_config(out, lm_steps), "poem language model (causal)", "4/5")
     print("5/5 what the models learned\n")
-    show_cloze(final)
+    show_cloze(final, poems)
     show_recitation(lm_final, poems)
     try:  # matplotlib is an optional extra
         print("Loss curves: " + ", ".join(str(plot_run(run)) for run in (out, out / "lm")))

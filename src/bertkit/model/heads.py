@@ -78,7 +78,10 @@ def next_sentence(seq_relationship: nn.Linear, pooled: torch.Tensor, labels: tor
     logits = seq_relationship(pooled)  # (B, 2)
     if labels is None:
         return logits, None
-    return logits, F.cross_entropy(logits.float(), labels.view(-1))
+    labels = labels.view(-1)
+    # The mean over labelled pairs, written out so that a batch of unlabelled ones (IGNORE_INDEX) adds 0, not NaN.
+    loss = F.cross_entropy(logits.float(), labels, reduction="sum")
+    return logits, loss / (labels != IGNORE_INDEX).sum().clamp(min=1)
 
 
 def _sum_losses(*losses: torch.Tensor | None) -> torch.Tensor | None:

@@ -4,9 +4,10 @@ positions in the context.
 
 A context too long for one pass is read in overlapping windows, `[CLS] question [SEP] context[a:b] [SEP]`,
 of at most `max_seq_len` tokens (default 384), each starting `doc_stride` tokens (default 128) before the
-previous one ends, as tokenizers' overflowing tokens lay them out. The span search is `bertkit.tasks.spans`;
-an answer is widened to whole words (a span starting in `##ing` starts where its word starts). Answers of all
-windows are ranked by score together. `handle_impossible_answer=True` (for SQuAD-2 models) adds the
+previous one ends, as tokenizers' overflowing tokens lay them out; a model `bertkit finetune` trained
+reads the windows its training read (its `max_length` and `doc_stride`, kept in config.json). The span
+search is `bertkit.tasks.spans`; an answer is widened to whole words (a span starting in `##ing` starts where
+its word starts). Answers of all windows are ranked by score together. `handle_impossible_answer=True` (for SQuAD-2 models) adds the
 empty answer `{"answer": "", "start": 0, "end": 0}`, scored by the [CLS] probabilities, to the candidates.
 """
 
@@ -90,6 +91,7 @@ class QuestionAnsweringPipeline(Pipeline):
     task = "question-answering"
     heads = ("BertForQuestionAnswering",)
     model_class = BertForQuestionAnswering
+    finetuned_as = ("qa",)
     defaults = {
         "top_k": 1,
         "max_answer_len": MAX_ANSWER_LEN,
@@ -123,7 +125,11 @@ class QuestionAnsweringPipeline(Pipeline):
         top_k, max_answer_len = options["top_k"], options["max_answer_len"]
         check_int("`top_k`", top_k)
         check_int("`max_answer_len`", max_answer_len)
-        max_seq_len = options["max_seq_len"] or min(MAX_SEQ_LEN, self.max_length)
+        # A model bertkit fine-tuned reads windows as its training did (self.max_length is its max_length).
+        trained = self.trained if options["max_seq_len"] is None else None
+        max_seq_len = options["max_seq_len"] or (
+            self.max_length if trained else min(MAX_SEQ_LEN, self.max_length)
+        )
         check_int("`max_seq_len`", max_seq_len)
         if max_seq_len > self.model.config.max_position_embeddings:
             raise InvalidArgumentError(
@@ -131,7 +137,10 @@ class QuestionAnsweringPipeline(Pipeline):
                 f"{self.model.config.max_position_embeddings} positions"
             )
         stride = options["doc_stride"]
-        stride = min(max_seq_len // 2, DOC_STRIDE) if stride is None else stride
+        if stride is None and trained is not None:  # None: training's windows, a third of max_length apart
+            stride = trained.doc_stride if trained.doc_stride is not None else max_seq_len // 3
+        if stride is None:
+            stride = min(max_seq_len // 2, DOC_STRIDE)
         check_int("`doc_stride`", stride, minimum=0)
 
         contexts, windows = [], []

@@ -18,8 +18,12 @@ from bertkit.checkpoint.files import WeightReader
 from bertkit.checkpoint.info import architecture_of
 from bertkit.checks import check_int
 from bertkit.errors import CheckpointError, InvalidArgumentError
+from bertkit.export.runtime import OnnxModel, is_onnx_export, onnx_model_for
+from bertkit.hub import resolve_pretrained
 from bertkit.model import BertModel, BertPreTrainedModel, encoder_of
 from bertkit.model.batching import length_batches
+from bertkit.pipelines.load import with_dtype
+from bertkit.tasks.settings import ReadingOptions, saved_settings
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.tokenizer.encoding import Encoding
 
@@ -67,6 +71,12 @@ class Pipeline:
     model already in memory with its tokenizer (as transformers' `pipeline(task, model=model,
     tokenizer=tokenizer)`), so that several pipelines can share one model.
 
+    `model` and `tokenizer` may also be Hugging Face Hub ids ("org/name"), read from the Hugging Face cache at
+    `revision` (downloaded first when online; see bertkit.hub).
+
+    `dtype` (float32, bfloat16, int8 or auto: bertkit.precision) is the precision the model runs in: a
+    directory's model is loaded in it (default float32), a loaded model converted whole, in place, when given.
+
     Subclasses name the task, the architectures that carry its head (empty: any BERT, which then runs its
     encoder alone) and the class to load, and implement `_run(items, options)`: the results of a non-empty
     list of inputs, in order.
@@ -76,6 +86,8 @@ class Pipeline:
     heads: ClassVar[tuple[str, ...]] = ()
     model_class: ClassVar[type[BertPreTrainedModel]] = BertModel
     defaults: ClassVar[dict[str, Any]] = {}
+    # The `bertkit finetune` tasks whose models this pipeline runs: their saved settings are its defaults.
+    finetuned_as: ClassVar[tuple[str, ...]] = ()
 
     def __init__(
         self,
@@ -84,6 +96,9 @@ class Pipeline:
         tokenizer: WordPieceTokenizer | str | Path | None = None,
         batch_size: int = BATCH_SIZE,
         device: str | torch.device | None = None,
+        dtype: str | None = None,
+        revision: str | None = None,
+        max_length: int | None = None,
         **options: Any,
     ):
         check_int("`batch_size`", batch_size)
@@ -97,19 +112,39 @@ class Pipeline:
             self.model = self._serving_part(model)
             if device is not None:  # all of it, as transformers moves it: other pipelines may share its parts
                 model.to(device)
+            if dtype is not None:  # all of it too, like the device; None: as it is
+                with_dtype(model, dtype)
         elif isinstance(model, str | Path):
-            self.directory = Path(model)
-            self._check_checkpoint(self.directory)
-            self.model = self.load_model(self.directory, device)
+            self.directory = resolve_pretrained(model, revision)
+            if is_onnx_export(self.directory):  # run by onnxruntime, in the precision it was exported in
+                self.model = onnx_model_for(self.directory, self.task, self.heads, device, dtype)
+            else:
+                self._check_checkpoint(self.directory)
+                self.model = with_dtype(self.load_model(self.directory, device), dtype or "float32")
         else:
             raise InvalidArgumentError(
                 f"`model` must be a model directory or a loaded bertkit model, got {type(model).__name__}"
             )
         self.model.eval()
-        self.tokenizer = _tokenizer(self.directory if tokenizer is None else tokenizer)
+        self.tokenizer = _tokenizer(self.directory if tokenizer is None else tokenizer, revision)
         self.batch_size = batch_size
-        self.device = next(self.model.parameters()).device
-        self.max_length = min(self.model.config.max_position_embeddings, MAX_LENGTH)
+        self.device = (
+            self.model.device if isinstance(self.model, OnnxModel) else next(self.model.parameters()).device
+        )
+        # A model bertkit fine-tuned for this task reads inputs as its training did, unless told otherwise.
+        settings = saved_settings(self.model.config, self.finetuned_as)
+        self.trained: ReadingOptions | None = settings.reading if settings is not None else None
+        self.max_length = self._max_length(max_length)
+
+    def _max_length(self, given: int | None) -> int:
+        """Tokens per input: `given`, else the fine-tuned model's, else the model's positions (at most 512)."""
+        positions = self.model.config.max_position_embeddings
+        if given is None:
+            return self.trained.length if self.trained is not None else min(positions, MAX_LENGTH)
+        check_int("`max_length`", given, minimum=8)
+        if given > positions:
+            raise InvalidArgumentError(f"`max_length`={given} is more than the model's {positions} positions")
+        return given
 
     def _check_checkpoint(self, directory: Path) -> None:
         """A checkpoint without the task's head is refused before anything is loaded."""
@@ -187,15 +222,15 @@ class Pipeline:
             yield rows, tensor_batch([encodings[i] for i in rows], self.tokenizer.pad_token_id, self.device)
 
 
-def _tokenizer(tokenizer: WordPieceTokenizer | str | Path) -> WordPieceTokenizer:
-    """The tokenizer given, or the one saved in a directory."""
+def _tokenizer(tokenizer: WordPieceTokenizer | str | Path, revision: str | None) -> WordPieceTokenizer:
+    """The tokenizer given, or the one saved in a directory (or a Hub id's, at `revision`)."""
     if isinstance(tokenizer, WordPieceTokenizer):
         return tokenizer
     if not isinstance(tokenizer, str | Path):
         raise InvalidArgumentError(
             f"`tokenizer` must be a WordPieceTokenizer or a directory, got {type(tokenizer).__name__}"
         )
-    return WordPieceTokenizer.from_pretrained(tokenizer)
+    return WordPieceTokenizer.from_pretrained(resolve_pretrained(tokenizer, revision))
 
 
 def as_text(where: str, value: Any) -> str:

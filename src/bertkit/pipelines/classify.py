@@ -40,6 +40,7 @@ class TextClassificationPipeline(Pipeline):
     task = "text-classification"
     heads = ("BertForSequenceClassification",)
     model_class = BertForSequenceClassification
+    finetuned_as = ("classify", "regress")
     defaults = {"top_k": _ALL, "function_to_apply": "default"}
 
     def is_single(self, inputs: Any) -> bool:
@@ -82,6 +83,7 @@ class MultipleChoicePipeline(Pipeline):
     task = "multiple-choice"
     heads = ("BertForMultipleChoice",)
     model_class = BertForMultipleChoice
+    finetuned_as = ("choice",)
 
     def is_single(self, inputs: Any) -> bool:
         return isinstance(inputs, tuple | dict)

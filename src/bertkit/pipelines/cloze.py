@@ -14,6 +14,7 @@ import torch
 
 from bertkit.checks import check_int
 from bertkit.errors import InvalidArgumentError
+from bertkit.export.runtime import OnnxModel
 from bertkit.model import BertForMaskedLM, BertForNextSentencePrediction, BertPreTrainedModel
 from bertkit.pipelines.base import Pipeline, as_text
 from bertkit.tokenizer import WordPieceTokenizer
@@ -66,10 +67,14 @@ def top_tokens(
     With `targets` (token ids), only those compete, each with its probability over the whole vocabulary,
     as transformers scores them (they need not sum to 1).
     Only the [MASK] positions go through the MLM head: projecting every position onto the vocabulary, as
-    a plain forward pass does, costs more than the encoder for a base-size model."""
-    hidden = model.bert(**batch).last_hidden_state  # (B, T, H)
+    a plain forward pass does, costs more than the encoder for a base-size model (an ONNX export's graph
+    scores every position: its rows at the masks are taken)."""
     where = batch["input_ids"] == mask_id  # (B, T)
-    logits = model.cls.predictions(hidden[where])  # (n_masks, V)
+    if isinstance(model, OnnxModel):
+        logits = model(**batch).mlm_logits[where]  # (n_masks, V)
+    else:
+        hidden = model.bert(**batch).last_hidden_state  # (B, T, H)
+        logits = model.cls.predictions(hidden[where])  # (n_masks, V)
     probabilities = logits.float().softmax(dim=-1)
     if targets is not None:
         chosen = torch.tensor(targets, device=probabilities.device)

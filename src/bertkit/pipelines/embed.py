@@ -122,7 +122,7 @@ class FeatureExtractionPipeline(EncoderPipeline):
         encodings = self.encode([as_text(f"text {i}", t) for i, t in enumerate(items)])
         results: list[Any] = [None] * len(items)
         for rows, batch in self.batches(encodings):
-            hidden = self.model(**batch).last_hidden_state
+            hidden = self.model(**batch).last_hidden_state.float()  # bf16 models too: numpy has no bf16
             for row, vectors in zip(rows, hidden, strict=True):
                 results[row] = _output(vectors[: len(encodings[row].ids)].clone(), options["convert_to"])
         return results
@@ -168,7 +168,7 @@ class SentenceEmbeddingPipeline(EncoderPipeline):
         encodings = self.encode([as_text(f"text {i}", t) for i, t in enumerate(items)])
         out = torch.empty(len(items), self.model.config.hidden_size, device=self.device)
         for rows, batch in self.batches(encodings):
-            hidden = self.model(**batch).last_hidden_state  # (B, T, H)
+            hidden = self.model(**batch).last_hidden_state.float()  # (B, T, H); pooled in fp32
             vectors = pool(hidden, batch["attention_mask"], self.pooling.mode)
             out[torch.tensor(rows, device=self.device)] = normalize(vectors) if norm else vectors
         return _output(out, options["convert_to"])

@@ -13,6 +13,7 @@ from bertkit.pipelines.base import Pipeline
 from bertkit.pipelines.classify import MultipleChoicePipeline, TextClassificationPipeline
 from bertkit.pipelines.cloze import FillMaskPipeline, NextSentencePipeline
 from bertkit.pipelines.embed import FeatureExtractionPipeline, SentenceEmbeddingPipeline
+from bertkit.pipelines.score import NextTokenPipeline, TextScoringPipeline
 from bertkit.pipelines.tagging import TokenClassificationPipeline
 from bertkit.tokenizer import WordPieceTokenizer
 
@@ -27,6 +28,8 @@ TASKS: dict[str, type[Pipeline]] = {
         MultipleChoicePipeline,
         FeatureExtractionPipeline,
         SentenceEmbeddingPipeline,
+        TextScoringPipeline,
+        NextTokenPipeline,
     )
 }
 # transformers' other names for the same tasks.
@@ -44,7 +47,8 @@ def pipeline(
     transformers' `pipeline(task, model=model, tokenizer=tokenizer)`). Call the result on a text or a list.
 
     options: `batch_size` (rows per forward pass, default 32), `device`, and the task's own (e.g. `top_k`,
-    `aggregation_strategy`), which a call may override; `sentence-embedding` also takes `pooling`. See
+    `aggregation_strategy`), which a call may override; `sentence-embedding` also takes `pooling`; `text-scoring`
+    `pll`, `score_end`, `stride` and `top_k_alternatives`. See
     docs/inference.md.
     """
     name = ALIASES.get(task, task)

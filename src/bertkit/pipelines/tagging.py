@@ -193,6 +193,7 @@ class TokenClassificationPipeline(Pipeline):
     task = "token-classification"
     heads = ("BertForTokenClassification",)
     model_class = BertForTokenClassification
+    finetuned_as = ("tag",)
     defaults = {"aggregation_strategy": "none", "ignore_labels": ("O",), "stride": None}
 
     def _run(self, items: list[Any], options: dict[str, Any]) -> list[list[dict[str, Any]]]:

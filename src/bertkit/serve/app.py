@@ -1,8 +1,9 @@
 """The HTTP API and the explorer page: a Starlette app over an Explorer and a DynamicBatcher.
 
 Every answer is JSON, errors included (`{"error": "..."}`): 400 malformed JSON, 404 an endpoint this model
-cannot serve (the reason says why), 413 a text or list over the limits, 422 a missing or wrong field or an
-input the model rejects, 429 a full queue (with Retry-After). The page is static files from this package.
+cannot serve or a scorer it has not loaded (the reason says why), 413 a text or list over the limits, 422 a
+missing or wrong field or an input the model rejects, 429 a full queue (with Retry-After). The page is static
+files from this package.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from bertkit.errors import BertkitError
+from bertkit.pipelines.score import PLL_METRICS
 from bertkit.serve.batcher import DynamicBatcher, QueueFullError
-from bertkit.serve.explorer import Explorer
+from bertkit.serve.explorer import SCORERS, Explorer
 from bertkit.serve.requests import (
     Limits,
     RequestError,
     bool_field,
+    choice_field,
     int_field,
     number_field,
     parse_body,
@@ -45,6 +48,7 @@ class ServeConfig:
 
     model: str
     lm: str | None = None
+    dtype: str = "float32"  # the models' precision: float32, bfloat16, int8 or auto (bertkit.precision)
     host: str = "127.0.0.1"  # loopback only: the explorer is for this machine; --host 0.0.0.0 opens it up
     port: int = 8000
     max_batch_size: int = 32
@@ -59,7 +63,7 @@ Handler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 def create_app(config: ServeConfig, explorer: Explorer | None = None) -> Starlette:
     """The app for `config` (models loaded now, so a bad directory fails before the server starts)."""
     batcher = DynamicBatcher(config.max_batch_size, config.max_wait_ms, config.max_queue)  # checked first
-    explorer = explorer or Explorer(config.model, config.lm)
+    explorer = explorer or Explorer(config.model, config.lm, config.dtype)
     limits = config.limits
     n_layers, n_heads = explorer.config.num_hidden_layers, explorer.config.num_attention_heads
 
@@ -104,6 +108,27 @@ def create_app(config: ServeConfig, explorer: Explorer | None = None) -> Starlet
     async def classify(data: dict[str, Any]) -> dict[str, Any]:
         return {"labels": await batcher.submit(explorer.classify, text_field(data, "text", limits))}
 
+    async def score(data: dict[str, Any]) -> dict[str, Any]:
+        text = text_field(data, "text", limits)
+        name = choice_field(data, "model", next(iter(explorer.scorers)), SCORERS)
+        if name not in explorer.scorers:
+            raise RequestError(404, f"`model` {name!r} is not loaded: {explorer.no_scorer[name]}")
+        top_k = int_field(data, "top_k", 5, 0, limits.max_top_k)
+        pll = choice_field(data, "pll", None, PLL_METRICS)
+        scorer = explorer.scorers[name]
+        if pll is not None and scorer.causal:
+            raise RequestError(
+                422, "`pll` is a masked model's pseudo-log-likelihood; the causal LM scores by the chain rule"
+            )
+        record = await batcher.submit(explorer.score, text, scorer=name, top_k=top_k, pll=pll)
+        metric = None if scorer.causal else pll or scorer.options["pll"]
+        return {"model": name, "causal": scorer.causal, "pll": metric, **record}
+
+    async def next_token(data: dict[str, Any]) -> dict[str, Any]:
+        text = text_field(data, "text", limits)
+        top_k = int_field(data, "top_k", 5, 1, limits.max_top_k)
+        return {"text": text, "candidates": await batcher.submit(explorer.next_token, text, top_k=top_k)}
+
     handlers: dict[str, Handler] = {
         "tokenize": tokenize,
         "fill-mask": fill_mask,
@@ -112,6 +137,8 @@ def create_app(config: ServeConfig, explorer: Explorer | None = None) -> Starlet
         "attention": attention,
         "recite": recite,
         "classify": classify,
+        "score": score,
+        "next-token": next_token,
     }
 
     def endpoint(name: str, handler: Handler):

@@ -3,7 +3,8 @@
 Each batch function takes the list of requests the batcher gathered and returns one answer per request. The
 inference itself is the library's: `bertkit.pipeline` for fill-mask, sentence embeddings and classification
 (so the server answers what the Python API and the command line answer), `bertkit.viz.attention_weights` for
-the attention maps and `bertkit.pipelines.recite` for the causal LM.
+the attention maps, `bertkit.pipelines.recite` for the causal LM, and `text-scoring` / `next-token` for what
+the language models compute (a text's probability token by token, the next token's candidates).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from bertkit.errors import InvalidArgumentError
 from bertkit.model import BertLMHeadModel, BertPreTrainedModel
 from bertkit.pipelines import TASKS, Pipeline, load_causal_lm, pipeline, read_pooling, recite, similarity
 from bertkit.pipelines.base import checkpoint_architecture
-from bertkit.pipelines.load import load_bare_encoder
+from bertkit.pipelines.load import load_bare_encoder, with_dtype
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.viz.attention import attention_weights
 
 # The endpoints that need a head, and the pipeline task that serves each.
 HEAD_TASKS = {"fill-mask": "fill-mask", "classify": "text-classification"}
+NO_LM = "no causal language model; start the server with --lm DIR"
+# /api/score's `model`: the causal LM (--lm), or the checkpoint (--model) with its masked-LM head.
+SCORERS = ("lm", "cloze")
 
 
 def load_model(directory: Path, architecture: str) -> BertPreTrainedModel:
@@ -34,16 +38,17 @@ def load_model(directory: Path, architecture: str) -> BertPreTrainedModel:
 
 class Explorer:
     """One checkpoint (its encoder, and its MLM or classification head when it has one) and, optionally, a
-    causal LM to recite with. `unavailable` maps each endpoint this checkpoint cannot serve to the reason.
+    causal LM to recite, score and predict the next token with, both in `dtype` (bertkit.precision).
+    `unavailable` maps each endpoint this checkpoint cannot serve to the reason.
 
     The checkpoint is loaded once, and every endpoint's pipeline shares that one model: sentence embeddings
     and the attention maps run its encoder (`model.bert`), fill-mask or classification the model with its
     head."""
 
-    def __init__(self, model_dir: str | Path, lm_dir: str | Path | None = None):
+    def __init__(self, model_dir: str | Path, lm_dir: str | Path | None = None, dtype: str = "float32"):
         directory = Path(model_dir)
         self.architecture = checkpoint_architecture(directory)
-        self.model = load_model(directory, self.architecture)
+        self.model = with_dtype(load_model(directory, self.architecture), dtype)
         self.tokenizer = WordPieceTokenizer.from_pretrained(directory)
         shared = {"model": self.model, "tokenizer": self.tokenizer}
         # Any checkpoint has an encoder: it embeds (pooled as the directory's sentence-transformers files say).
@@ -58,10 +63,25 @@ class Explorer:
                 self.unavailable[endpoint] = f"{directory}: {err}"
         self.lm: BertLMHeadModel | None = None
         self.lm_tokenizer: WordPieceTokenizer | None = None
+        # Scorers by SCORERS' names: the LM first, the default, since only it gives a text a probability (the
+        # chain rule); a masked model's pseudo-log-likelihood ranks texts but sums to no probability.
+        self.scorers: dict[str, Pipeline] = {}
+        self.no_scorer: dict[str, str] = {}
         if lm_dir is None:
-            self.unavailable["recite"] = "no causal language model; start the server with --lm DIR"
+            self.unavailable["recite"] = self.unavailable["next-token"] = self.no_scorer["lm"] = NO_LM
         else:
-            self.lm, self.lm_tokenizer = load_causal_lm(lm_dir)
+            self.lm, self.lm_tokenizer = load_causal_lm(lm_dir, dtype)
+            lm = {"model": self.lm, "tokenizer": self.lm_tokenizer}
+            self.scorers["lm"] = pipeline("text-scoring", **lm)
+            self.next_tokens = pipeline("next-token", **lm)
+        if "fill-mask" in self.heads:  # the same heads: a masked-LM head
+            self.scorers["cloze"] = pipeline("text-scoring", **shared)
+        else:
+            self.no_scorer["cloze"] = self.unavailable["fill-mask"]
+        if not self.scorers:
+            self.unavailable["score"] = (
+                f"no language model to score with: {'; '.join(self.no_scorer.values())}"
+            )
 
     @property
     def config(self):
@@ -80,6 +100,7 @@ class Explorer:
             "causal": config.causal,
             "labels": [config.id2label[i] for i in sorted(config.id2label)] if config.id2label else None,
             "lm": None if self.lm is None else {"vocab_size": self.lm.config.vocab_size},
+            "scorers": list(self.scorers),  # /api/score's `model` choices, the default first
             "unavailable": self.unavailable,
         }
 
@@ -137,6 +158,16 @@ class Explorer:
     def classify(self, texts: list[str]) -> list[list[dict[str, Any]]]:
         """Every label with its probability, best first."""
         return self.heads["classify"](texts)
+
+    def score(self, texts: list[str], scorer: str, top_k: int, pll: str | None) -> list[dict[str, Any]]:
+        """The `text-scoring` record of each text by the named scorer, with each token's `top_k` alternatives;
+        `pll` (a masked model's metric) None for the scorer's default."""
+        options = {"top_k_alternatives": top_k} | ({} if pll is None else {"pll": pll})
+        return self.scorers[scorer](texts, **options)
+
+    def next_token(self, texts: list[str], top_k: int) -> list[list[dict[str, Any]]]:
+        """The causal LM's `top_k` candidates for the token after each text, best first."""
+        return self.next_tokens(texts, top_k=top_k)
 
 
 def _split(rows: list, sizes: list[int]) -> list[list]:

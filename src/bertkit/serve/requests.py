@@ -82,6 +82,18 @@ def number_field(data: dict[str, Any], name: str, default: float | None) -> floa
     return float(value)
 
 
+def choice_field(
+    data: dict[str, Any], name: str, default: str | None, choices: tuple[str, ...]
+) -> str | None:
+    """One of `choices`, or `default` when the field is absent or null."""
+    value = data.get(name)
+    if value is None:
+        return default
+    if value not in choices:
+        raise RequestError(422, f"`{name}` must be one of {', '.join(map(repr, choices))}, got {value!r}")
+    return value
+
+
 def bool_field(data: dict[str, Any], name: str, default: bool) -> bool:
     value = data.get(name, default)
     if not isinstance(value, bool):

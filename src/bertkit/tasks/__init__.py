@@ -3,8 +3,8 @@
 The data layer, in the order a run uses it:
 
     data = read_task_file(path, task, format=None, text_column=None, pair_column=None, label_column=None,
-                          require_labels=True)      # -> TaskData: .examples (file order), .path, .labelled, ...
-    names = label_names(train_data)                # classify/tag: sorted label names (index = id); else None
+                          label_names=None, require_labels=True)  # -> TaskData: .examples (file order), .path, ...
+    names = label_names(train_data)                # classify/tag: the names given, else sorted (index = id)
     check_labels(validation_data, label2id)        # an unseen label -> FileFormatError naming file, line, label
     features = encode(data, tokenizer, max_length=128, doc_stride=None, label2id=None)   # -> Features
     batch = collate([features.inputs[i] for i in batch_indices], tokenizer.pad_token_id)  # dict of tensors
@@ -14,7 +14,9 @@ TagExample or QAExample (examples.py). Features.inputs[i] holds `input_ids`, `to
 labelled, `labels` or `start_positions`/`end_positions`, the names the model heads take; `example_index`
 maps features to examples (QA windows), `word_ids` (tag) and `offsets` (qa) map predictions back to words and
 characters (`word_values` gives one value per input word). Readers: readers.py (dispatch, labels), tables.py
-(CSV/TSV/JSONL), conll.py, squad_files.py; inputs: features.py, windows.py (QA windows).
+(CSV/TSV/JSONL/Parquet/`datasets` directories), conll.py, squad_files.py; inputs: features.py, windows.py (QA
+windows). settings.py: ReadingOptions (how a file is read) and TaskSettings, which a fine-tuned model keeps in
+its config.json so that later reading defaults to training's.
 
 Above the data: metrics.py and squad.py (each task's figures, equal to scikit-learn's, scipy's, seqeval's and
 the official SQuAD scripts'), spans.py (the best answer span from start/end logits), heads.py (which head
@@ -35,6 +37,7 @@ from bertkit.tasks.examples import (
 )
 from bertkit.tasks.features import Features, collate, encode, word_values
 from bertkit.tasks.readers import FORMATS, check_labels, detect_format, label_names, read_task_file
+from bertkit.tasks.settings import ReadingOptions, TaskSettings, saved_settings
 
 __all__ = [
     "FORMATS",
@@ -44,8 +47,10 @@ __all__ = [
     "Example",
     "Features",
     "QAExample",
+    "ReadingOptions",
     "TagExample",
     "TaskData",
+    "TaskSettings",
     "TextExample",
     "check_labels",
     "collate",
@@ -53,5 +58,6 @@ __all__ = [
     "encode",
     "label_names",
     "read_task_file",
+    "saved_settings",
     "word_values",
 ]

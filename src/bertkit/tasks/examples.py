@@ -17,7 +17,7 @@ class TextExample:
     text: str
     pair: str | None = None
     label: str | float | None = None  # None: an unlabelled input to predict
-    line: int = 0  # 1-based line of the file where the example starts
+    line: int | str = 0  # 1-based line of the file where the example starts; "row N" of a Parquet file
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ChoiceExample:
     context: str
     choices: list[str]
     label: int | None = None
-    line: int = 0
+    line: int | str = 0
 
 
 @dataclass
@@ -36,7 +36,7 @@ class TagExample:
 
     tokens: list[str]
     tags: list[str] | None = None
-    line: int = 0  # line of the first word (CoNLL) or of the record (JSONL)
+    line: int | str = 0  # line of the first word (CoNLL) or of the record (JSONL); "row N" of a table
 
 
 @dataclass
@@ -68,17 +68,24 @@ class TaskData:
 
     task: str
     path: Path
-    format: str  # csv, tsv, jsonl, conll or json (SQuAD)
+    format: str  # csv, tsv, jsonl, parquet, datasets, conll or json (SQuAD)
     examples: list[Example]
     labelled: bool = True  # every example has its label (tags, answers); False for some prediction inputs
     skipped_answers: int = 0  # qa: answers whose text is not at answer_start, left out
     dropped_questions: int = 0  # qa: questions whose every answer was left out, so not kept at all
     squad_v2: bool = False  # qa: the file has unanswerable questions (`is_impossible`)
+    label_names: tuple[str, ...] | None = None  # classify/tag: the names given to integer labels 0, 1, ...
 
     def __len__(self) -> int:
         return len(self.examples)
 
     def where(self, example: Example) -> str:
-        """`path, line N` (or `path, data[i]...` for SQuAD), to start an error message about `example`."""
-        line = example.line
-        return f"{self.path}, {'line ' + str(line) if isinstance(line, int) else line}"
+        """`path, line N` (or `path, row N`, `path, data[i]...` for SQuAD), to start an error message about
+        `example`."""
+        return location(self.path, example.line)
+
+
+def location(path: Path, line: int | str) -> str:
+    """Where a record is: `path, line N` for a line of a text file, else `path, ` and the place as given (a
+    table's `row N`, SQuAD's `data[i].paragraphs[j].qas[k]`)."""
+    return f"{path}, line {line}" if isinstance(line, int) else f"{path}, {line}"

@@ -1,53 +1,34 @@
 """`evaluate` and `predict`: a fine-tuned model (a run's final/, or a Hugging Face fine-tuned checkpoint) over a
-task file, giving the task's metrics or one prediction per example (`bertkit evaluate`, `bertkit predict`)."""
+task file, giving the task's metrics or one prediction per example (`bertkit evaluate`, `bertkit predict`).
+
+The task and the reading options default to those the model was fine-tuned with (settings.py), so a file is
+read as training read it; what a caller gives wins."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from bertkit.checkpoint.files import checkpoint_directory
+from bertkit.checkpoint.load import read_config
 from bertkit.config import BertConfig
+from bertkit.errors import InvalidArgumentError
 from bertkit.files import atomic_path
 from bertkit.tasks.examples import TaskData
 from bertkit.tasks.features import Features, encode
-from bertkit.tasks.heads import load_for_task, model_labels
+from bertkit.tasks.heads import head_task, load_for_task, model_labels
 from bertkit.tasks.inference import default_device, run_model
 from bertkit.tasks.predictions import predictions, score
-from bertkit.tasks.readers import read_task_file
+from bertkit.tasks.settings import ReadingOptions, saved_settings
 from bertkit.tokenizer import WordPieceTokenizer
-
-
-@dataclass
-class ReadingOptions:
-    """How a task file is read and encoded, as for fine-tuning (see `bertkit.tasks.read_task_file`)."""
-
-    format: str | None = None
-    text_column: str | None = None
-    pair_column: str | None = None
-    label_column: str | None = None
-    max_length: int = 128
-    doc_stride: int | None = None  # qa; None: max_length // 3
-
-    def read(self, path: str | Path, task: str, require_labels: bool = True) -> TaskData:
-        """`path` read as a `task` file with these options' format and columns."""
-        return read_task_file(
-            path,
-            task,
-            format=self.format,
-            text_column=self.text_column,
-            pair_column=self.pair_column,
-            label_column=self.label_column,
-            require_labels=require_labels,
-        )
 
 
 def evaluate(
     model: str | Path,
-    task: str,
+    task: str | None,
     data: str | Path,
     *,
     batch_size: int = 64,
@@ -57,14 +38,15 @@ def evaluate(
     """The task's metrics of the fine-tuned `model` directory on the labelled file `data`: classify
     accuracy/macro_f1/mcc, regress pearson/spearman/mse, choice accuracy, tag precision/recall/f1/accuracy,
     qa exact/f1 (SQuAD v2: and the has/no-answer breakdown, best thresholds); plus `examples`.
-    `reading`: ReadingOptions' fields (format, columns, max_length, doc_stride)."""
+    task None: the one the model was fine-tuned for. `reading`: ReadingOptions' fields (format, columns,
+    label_names, max_length, doc_stride); those not given are the model's fine-tuning settings."""
     predicted, examples = _run(model, task, data, True, batch_size, device, ReadingOptions(**reading))
     return score(examples, predicted)
 
 
 def predict(
     model: str | Path,
-    task: str,
+    task: str | None,
     input: str | Path,
     output: str | Path | None = None,
     *,
@@ -73,7 +55,8 @@ def predict(
     **reading: Any,
 ) -> list[dict[str, Any]]:
     """One prediction record per example of `input`, in its order (labels in the file are not needed, and
-    ignored); with `output`, also written there as JSON lines (atomically). Record shapes: predictions.py."""
+    ignored); with `output`, also written there as JSON lines (atomically). Record shapes: predictions.py.
+    task and `reading` as for `evaluate`."""
     predicted, _ = _run(model, task, input, False, batch_size, device, ReadingOptions(**reading))
     if output is not None:
         with atomic_path(output) as tmp, open(tmp, "w", encoding="utf-8") as f:
@@ -84,21 +67,38 @@ def predict(
 
 def _run(
     model_dir: str | Path,
-    task: str,
+    task: str | None,
     path: str | Path,
     labelled: bool,
     batch_size: int,
     device: str | torch.device | None,
     options: ReadingOptions,
 ):
-    model = load_for_task(model_dir, task).to(
+    directory = checkpoint_directory(model_dir)
+    task, options = _task_and_options(directory, task, options, labelled)
+    model = load_for_task(directory, task).to(
         torch.device(device) if device is not None else default_device()
     )
-    tokenizer = WordPieceTokenizer.from_pretrained(model_dir)
+    tokenizer = WordPieceTokenizer.from_pretrained(directory)
     data = options.read(path, task, require_labels=labelled)
     features = encode_for_model(data, tokenizer, model.config, options)
     outputs = run_model(model, features, tokenizer.pad_token_id, batch_size=batch_size)
     return predictions(data, features, outputs, model.config), data
+
+
+def _task_and_options(
+    directory: Path, task: str | None, options: ReadingOptions, labelled: bool
+) -> tuple[str, ReadingOptions]:
+    """The task (given, else the one the model was fine-tuned for, else the one its head does) and the
+    reading options, those not given taken from the model's fine-tuning settings for that task."""
+    saved = saved_settings(read_config(directory))
+    if task is None:
+        task = saved.task if saved is not None else head_task(directory)
+    if task is None:
+        raise InvalidArgumentError(
+            f"{directory} holds no task head; pass the `task` and a fine-tuned model directory"
+        )
+    return task, options.under(saved if saved is not None and saved.task == task else None, labels=labelled)
 
 
 def encode_for_model(
@@ -109,7 +109,7 @@ def encode_for_model(
     return encode(
         data,
         tokenizer,
-        max_length=options.max_length,
+        max_length=options.length,
         doc_stride=options.doc_stride,
         label2id=None if labels is None else {name: i for i, name in enumerate(labels)},
     )

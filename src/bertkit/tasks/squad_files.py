@@ -1,5 +1,8 @@
 """SQuAD v1.1 and v2.0 files: `data[].paragraphs[].qas[]`, each question with its id and answers, v2 marking
-unanswerable ones with `is_impossible`.
+unanswerable ones with `is_impossible`; and the same questions one record each (`id`, `question`, `context`,
+`answers`), in JSON lines, Parquet or a `datasets` directory, as the Hub's squad and squad_v2 hold them: there
+`answers` is `{"text": [...], "answer_start": [...]}` (or SQuAD's list of objects), and an empty one marks an
+unanswerable question.
 
 An answer whose text is not found at its `answer_start` in the context cannot be mapped to tokens; it is
 left out and counted (a warning says how many), never silently shifted. A question whose every answer was left
@@ -13,6 +16,7 @@ from pathlib import Path
 from bertkit.errors import FileFormatError
 from bertkit.files import iter_lines
 from bertkit.tasks.examples import Answer, QAExample, TaskData
+from bertkit.tasks.tables import iter_records
 
 logger = logging.getLogger(__name__)
 
@@ -33,7 +37,6 @@ def read_squad(path: Path, require_labels: bool) -> TaskData:
     articles = _get(path, "the top level", top, "data", list)
     examples: list[QAExample] = []
     skipped = dropped = 0
-    squad_v2 = False
     for i, article in enumerate(articles):
         for j, paragraph in enumerate(_get(path, f"data[{i}]", article, "paragraphs", list)):
             where = f"data[{i}].paragraphs[{j}]"
@@ -45,7 +48,6 @@ def read_squad(path: Path, require_labels: bool) -> TaskData:
                 impossible = qa.get("is_impossible", False) if isinstance(qa, dict) else False
                 if not isinstance(impossible, bool):
                     raise FileFormatError(f"{path}, {record}: 'is_impossible' must be true or false")
-                squad_v2 |= impossible
                 raw = qa.get("answers") if not require_labels else _get(path, record, qa, "answers", list)
                 answers, bad = _answers(path, record, context, [] if raw is None or impossible else raw)
                 skipped += bad
@@ -53,6 +55,44 @@ def read_squad(path: Path, require_labels: bool) -> TaskData:
                     dropped += 1
                     continue
                 examples.append(QAExample(qid, question, context, answers, impossible, record))
+    return _squad_data(path, "json", examples, skipped, dropped, require_labels)
+
+
+def read_squad_records(path: Path, fmt: str, require_labels: bool) -> TaskData:
+    """The questions of a table of SQuAD records (`fmt`: jsonl, parquet or datasets), in file order."""
+    examples: list[QAExample] = []
+    skipped = dropped = 0
+    for line, record in iter_records(path, fmt):
+        where = f"line {line}" if isinstance(line, int) else line
+        qid = str(_get(path, where, record, "id", str | int))
+        question = _get(path, where, record, "question", str)
+        context = _get(path, where, record, "context", str)
+        raw = (
+            record.get("answers") if not require_labels else _get(path, where, record, "answers", list | dict)
+        )
+        if isinstance(raw, dict):  # the Hub's columns of texts and offsets
+            texts, starts = raw.get("text"), raw.get("answer_start")
+            if not isinstance(texts, list) or not isinstance(starts, list) or len(texts) != len(starts):
+                raise FileFormatError(
+                    f"{path}, {where}: 'answers' must hold lists 'text' and 'answer_start' of one length"
+                )
+            raw = [{"text": t, "answer_start": a} for t, a in zip(texts, starts, strict=True)]
+        answers, bad = _answers(path, where, context, [] if raw is None else raw)
+        skipped += bad
+        if bad and not answers:
+            dropped += 1
+            continue
+        impossible = record.get("is_impossible", raw == [])
+        if not isinstance(impossible, bool):
+            raise FileFormatError(f"{path}, {where}: 'is_impossible' must be true or false")
+        examples.append(QAExample(qid, question, context, answers, impossible, where))
+    return _squad_data(path, fmt, examples, skipped, dropped, require_labels)
+
+
+def _squad_data(
+    path: Path, fmt: str, examples: list[QAExample], skipped: int, dropped: int, require_labels: bool
+) -> TaskData:
+    """The questions read, after the checks and the warning every SQuAD reader shares."""
     if not examples:
         why = f" (all {dropped} had answers not at their answer_start)" if dropped else ""
         raise FileFormatError(f"{path}: no questions in it{why}")
@@ -66,7 +106,8 @@ def read_squad(path: Path, require_labels: bool) -> TaskData:
         )
     # With labels required, `answers` is in every record and an empty list means "no answer" (run_qa's reading).
     labelled = require_labels or all(e.answers or e.is_impossible for e in examples)
-    return TaskData("qa", path, "json", examples, labelled, skipped, dropped, squad_v2)
+    squad_v2 = any(e.is_impossible for e in examples)
+    return TaskData("qa", path, fmt, examples, labelled, skipped, dropped, squad_v2)
 
 
 def _get(path: Path, where: str, record: object, key: str, kind: type) -> object:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bertkit.constants import CLS, MASK, PAD, SEP, SPECIAL_TOKENS, UNK
 from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.hub import resolve_pretrained
 from bertkit.tokenizer.cache import Memo
 from bertkit.tokenizer.decode import decode_tokens
 from bertkit.tokenizer.encoding import (
@@ -31,7 +32,7 @@ from bertkit.tokenizer.learn import learn_vocab
 from bertkit.tokenizer.normalize import CHUNK_RE, Normalizer, split_chunks
 from bertkit.tokenizer.parallel import gc_paused, map_texts
 from bertkit.tokenizer.template import assemble, pair_template
-from bertkit.tokenizer.vocab import load_settings, load_vocab, save_vocab
+from bertkit.tokenizer.vocab import load_tokenizer_files, load_vocab, save_tokenizer_files
 from bertkit.tokenizer.wordpiece import MAX_WORD_CHARS, wordpiece
 
 Piece = tuple[list[int], list[tuple[int, int]]]  # ids, offsets relative to the piece
@@ -42,6 +43,7 @@ class WordPieceTokenizer:
 
     `vocab` is a vocab.txt path or a list of tokens (the id is the position). `strip_accents=None` strips
     accents exactly when lowercasing; `split_chinese` makes every CJK ideograph a word of its own.
+    `model_max_length` is the longest input the model was trained for (tokenizer_config.json's), if known.
     """
 
     def __init__(
@@ -50,6 +52,7 @@ class WordPieceTokenizer:
         lowercase: bool = True,
         strip_accents: bool | None = None,
         split_chinese: bool = True,
+        model_max_length: int | None = None,
     ):
         if isinstance(vocab, str | os.PathLike):
             tokens, source = load_vocab(vocab), str(vocab)
@@ -65,6 +68,7 @@ class WordPieceTokenizer:
         self.ids_to_tokens: list[str] = tokens
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
         self.normalizer = Normalizer(lowercase, strip_accents, split_chinese)
+        self.model_max_length = model_max_length
         self.pad_token_id, self.unk_token_id, self.cls_token_id, self.sep_token_id, self.mask_token_id = (
             self.vocab[t] for t in (PAD, UNK, CLS, SEP, MASK)
         )
@@ -93,16 +97,12 @@ class WordPieceTokenizer:
 
     @classmethod
     def from_pretrained(cls, path: str | os.PathLike) -> "WordPieceTokenizer":
-        """A directory with vocab.txt (and tokenizer_config.json, whose do_lower_case, strip_accents and
-        tokenize_chinese_chars are honoured, if present), or a vocab.txt itself."""
-        path = Path(path)
-        if not path.exists():
-            raise FileFormatError(
-                f"{path}: no such file or directory (expected a tokenizer directory or vocab.txt)"
-            )
-        if path.is_file():
-            return cls(path)
-        return cls(path / "vocab.txt", **load_settings(path))
+        """A directory with vocab.txt or tokenizer.json (all transformers 5 writes) and tokenizer_config.json,
+        whose do_lower_case, strip_accents, tokenize_chinese_chars and model_max_length are honoured if
+        present; or a vocab.txt or tokenizer.json itself. See vocab.load_tokenizer_files."""
+        path = resolve_pretrained(path)  # a Hub id: its snapshot in the Hugging Face cache (bertkit.hub)
+        vocab, settings = load_tokenizer_files(Path(path))
+        return cls(vocab, **settings)
 
     @classmethod
     def train(
@@ -128,10 +128,9 @@ class WordPieceTokenizer:
         return cls(vocab, lowercase=lowercase, strip_accents=strip_accents, split_chinese=split_chinese)
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
-        """Write vocab.txt and tokenizer_config.json, the files Hugging Face's BertTokenizer loads."""
-        return save_vocab(
-            directory, self.ids_to_tokens, self.lowercase, self.strip_accents, self.split_chinese
-        )
+        """Write vocab.txt, tokenizer_config.json and tokenizer.json (transformers, tokenizers)."""
+        settings = (self.lowercase, self.strip_accents, self.split_chinese, self.model_max_length)
+        return save_tokenizer_files(directory, self.ids_to_tokens, *settings)
 
     def fingerprint(self) -> str:
         """A short hash of everything that decides the ids: vocabulary and normalisation settings."""
@@ -143,7 +142,8 @@ class WordPieceTokenizer:
 
     def __reduce__(self) -> tuple:
         """Pickle (e.g. to spawned data-loader workers) as vocabulary and settings, without the caches."""
-        return type(self), (self.ids_to_tokens, self.lowercase, self.strip_accents, self.split_chinese)
+        settings = (self.lowercase, self.strip_accents, self.split_chinese, self.model_max_length)
+        return type(self), (self.ids_to_tokens, *settings)
 
     def __repr__(self) -> str:
         return (

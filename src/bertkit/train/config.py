@@ -13,13 +13,17 @@ from typing import Any, ClassVar, Self
 
 from bertkit.checks import check_choice, check_int, check_probability
 from bertkit.config import PRESETS
+from bertkit.data.instances import NEGATIVES
 from bertkit.data.loader import check_data_settings
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import read_settings
 from bertkit.tasks.examples import TASKS
+from bertkit.train.schedule import Schedule
 
 OPTIMIZERS = ("adamw", "lamb")
 SCHEDULES = ("linear", "cosine")
+REPORT_TO = ("none", "tensorboard")
+DEFAULT_MAX_STEPS = 1000  # a pre-training run's length when neither `max_steps` nor `max_minutes` is given
 OBJECTIVES = ("mlm", "clm")
 
 
@@ -43,9 +47,16 @@ class TrainConfig:
     beta2: float = 0.999
     eps: float = 1e-6
     schedule: str = "linear"
-    warmup_steps: int = 100
-    max_steps: int = 1000
     clip_norm: float = 1.0  # 0 turns clipping off
+
+    # The run's length: `max_steps` optimizer steps (None: 1000 for pre-training, `epochs` for fine-tuning),
+    # or `max_minutes` of training time, Cramming's budget: the schedule follows the fraction of it spent, and
+    # evaluation and checkpoints do not count. One or the other. The warm-up is `warmup_steps`, or
+    # `warmup_ratio` of the run (of its steps, or of its time budget).
+    max_steps: int | None = None
+    max_minutes: float | None = None
+    warmup_steps: int | None = None
+    warmup_ratio: float = 0.1
 
     # Bookkeeping: logging, held-out evaluation, checkpoints (every N optimizer steps).
     log_every: int = 10
@@ -55,8 +66,10 @@ class TrainConfig:
     keep: int = 3
     resume: bool = False
     seed: int = 0
+    report_to: str | None = None  # "tensorboard": metrics.jsonl's figures also as RUN_DIR/tensorboard/ events
 
-    # Hardware: bf16 None = on where the GPU supports it, off on CPU; compile = torch.compile the model;
+    # Hardware: bf16 None = on where the device multiplies bf16 fast (a GPU with bf16, a CPU with AMX or
+    # AVX512-BF16: bertkit.precision), off elsewhere; compile = torch.compile the model;
     # gradient checkpointing recomputes each block in backward (less memory, ~30% more time).
     device: str = "auto"
     bf16: bool | None = None
@@ -77,6 +90,8 @@ class TrainConfig:
         check_int("`eval_every`", self.eval_every, minimum=0)
         check_choice("`optimizer`", self.optimizer, OPTIMIZERS)
         check_choice("`schedule`", self.schedule, SCHEDULES)
+        if self.report_to is not None:
+            check_choice("`report_to`", self.report_to, REPORT_TO)
         if not self.lr > 0:
             raise InvalidArgumentError(f"`lr` must be > 0, got {self.lr!r}")
         for name in ("clip_norm", "weight_decay"):
@@ -84,14 +99,45 @@ class TrainConfig:
                 raise InvalidArgumentError(f"`{name}` must be >= 0, got {getattr(self, name)!r}")
         for name in ("beta1", "beta2"):
             check_probability(f"`{name}`", getattr(self, name))
-        self.schedule_steps(steps_per_epoch=1)  # reject a bad `max_steps` or `warmup_steps` now
+        self.run_schedule(steps_per_epoch=1)  # reject a bad length or warm-up now
 
-    def schedule_steps(self, steps_per_epoch: int | None) -> tuple[int, int]:
-        """(max_steps, warmup_steps) of the run. The loop asks once the objective has said how many steps
-        make one pass over its data (None: it does not count epochs); pre-training states both outright."""
-        check_int("`max_steps`", self.max_steps)
-        check_int("`warmup_steps`", self.warmup_steps, minimum=0)
-        return _checked_schedule(self.max_steps, self.warmup_steps)
+    def run_schedule(self, steps_per_epoch: int | None) -> Schedule:
+        """The run's length and learning-rate curve. The loop asks once the objective has said how many steps
+        make one pass over its data (None: it does not count epochs)."""
+        if not 0 <= self.warmup_ratio <= 1:
+            raise InvalidArgumentError(f"`warmup_ratio` must be between 0 and 1, got {self.warmup_ratio!r}")
+        if self.max_minutes is not None:
+            if not (self.max_minutes > 0 and math.isfinite(self.max_minutes)):
+                raise InvalidArgumentError(
+                    f"`max_minutes` must be a positive number of minutes, got {self.max_minutes!r}"
+                )
+            if self.max_steps is not None:
+                raise InvalidArgumentError(
+                    f"`max_steps` ({self.max_steps}) and `max_minutes` ({self.max_minutes}) both end the run; "
+                    "give one: `max_minutes` lays the learning-rate schedule over the time budget, "
+                    "`max_steps` over steps"
+                )
+            if self.warmup_steps is not None:
+                raise InvalidArgumentError(
+                    "`warmup_steps` counts steps, but `max_minutes` lays the schedule over time: "
+                    "give the warm-up as `warmup_ratio`, a fraction of the budget"
+                )
+            return Schedule(self.schedule, seconds=60.0 * self.max_minutes, warmup_fraction=self.warmup_ratio)
+        if self.max_steps is not None:
+            check_int("`max_steps`", self.max_steps)
+        if self.warmup_steps is not None:
+            check_int("`warmup_steps`", self.warmup_steps, minimum=0)
+        max_steps = self.max_steps if self.max_steps is not None else self.default_max_steps(steps_per_epoch)
+        warmup = self.warmup_steps
+        if warmup is None:
+            warmup = math.ceil(self.warmup_ratio * max_steps)  # rounded up, as Hugging Face's Trainer does
+        if warmup > max_steps:
+            raise InvalidArgumentError(f"`warmup_steps` ({warmup}) exceeds `max_steps` ({max_steps})")
+        return Schedule(self.schedule, max_steps=max_steps, warmup_steps=warmup)
+
+    def default_max_steps(self, steps_per_epoch: int | None) -> int:
+        """The run's steps when neither `max_steps` nor `max_minutes` says."""
+        return DEFAULT_MAX_STEPS
 
     @classmethod
     def from_toml(cls, path: str | Path | None = None, **overrides: Any) -> Self:
@@ -130,14 +176,16 @@ class PretrainConfig(TrainConfig):
     dropout: float | None = None
 
     # The data: for mlm, instances as Google's create_pretraining_data.py builds them, masked afresh every
-    # epoch; for clm, documents cut into rows of seq_len: laid end to end (`packing`), or each document
-    # starting its own row (no packing: what a model that continues a text from its start needs), and the mlm
-    # settings unused.
+    # epoch (`nsp_negatives` "matched": random segments B of the true ones' form, bertkit.data.instances);
+    # for clm, documents cut into rows of seq_len: laid end to end (`packing`), or each document starting its
+    # own row (no packing: what a model that continues a text from its start needs), and the mlm settings
+    # unused.
     seq_len: int = 128
     packing: bool = True
     mlm_probability: float = 0.15
     max_predictions_per_seq: int = 20
     short_seq_prob: float = 0.1
+    nsp_negatives: str = "google"
     whole_word_mask: bool = False
     num_workers: int = 1
 
@@ -153,6 +201,7 @@ class PretrainConfig(TrainConfig):
         check_int("`num_workers`", self.num_workers, minimum=0)
         check_data_settings(self.mlm_probability, self.max_predictions_per_seq, self.short_seq_prob)
         check_choice("`objective`", self.objective, OBJECTIVES)
+        check_choice("`nsp_negatives`", self.nsp_negatives, NEGATIVES)
         check_choice("`preset`", self.preset, tuple(PRESETS))
         if self.dropout is not None:
             check_probability("`dropout`", self.dropout)
@@ -162,10 +211,10 @@ class PretrainConfig(TrainConfig):
 class FinetuneConfig(TrainConfig):
     """A fine-tuning run: a task's head trained with its BERT on a labelled file, by the same loop.
 
-    An epoch is one pass over the training file; the run lasts `epochs` of them unless `max_steps` says
-    otherwise. Warm-up is `warmup_ratio` of the run's steps unless `warmup_steps` is given. Validation (task
-    metrics on the `validation` file) and a checkpoint come at the end of every epoch, and every `eval_every`
-    / `save_every` steps. Defaults are Hugging Face's Trainer's (lr 5e-5, Adam eps 1e-8, 3 epochs)."""
+    An epoch is one pass over the training file; the run lasts `epochs` of them unless `max_steps` (or
+    `max_minutes`) says otherwise. Warm-up is `warmup_ratio` of the run unless `warmup_steps` is given.
+    Validation (task metrics on the `validation` file) and a checkpoint come at the end of every epoch, and
+    every `eval_every` / `save_every` steps. Defaults are Hugging Face's Trainer's (lr 5e-5, Adam eps 1e-8, 3 epochs)."""
 
     command: ClassVar[str] = "finetune"
 
@@ -177,12 +226,13 @@ class FinetuneConfig(TrainConfig):
     validation: str | None = None
     reinit_head: bool = False  # replace a head the checkpoint has for another task (or other labels)
 
-    # Reading the files: `format` (csv, tsv, jsonl, swag, conll, squad) is guessed from the extension when
-    # None; the columns default to the usual names (text/sentence/sentence1, text_pair/sentence2, label).
+    # Reading the files: `format` (csv, tsv, jsonl, parquet, datasets, conll, json) is guessed from the path
+    # when None; the columns default to the usual names (text/sentence/sentence1, text_pair/sentence2, label).
     format: str | None = None
     text_column: str | None = None
     pair_column: str | None = None
     label_column: str | None = None
+    label_names: str | list | None = None  # classify/tag: names of integer labels 0, 1, ... ("neg,pos")
     max_length: int = 128  # tokens per sequence: longer texts are truncated (qa: split into windows)
     doc_stride: int | None = None  # qa: tokens shared by consecutive windows of a context (max_length // 3)
     # Batches of similar lengths (Hugging Face's group_by_length), padded to their own longest feature.
@@ -190,9 +240,6 @@ class FinetuneConfig(TrainConfig):
 
     # The schedule in epochs; max_steps / warmup_steps, when given, override the counts derived from them.
     epochs: int = 3
-    max_steps: int | None = None
-    warmup_ratio: float = 0.1
-    warmup_steps: int | None = None
     lr: float = 5e-5
     eps: float = 1e-8
     eval_every: int = 0
@@ -207,31 +254,15 @@ class FinetuneConfig(TrainConfig):
             if not getattr(self, name):
                 raise InvalidArgumentError(f"`{name}` is required")
         check_choice("`task`", self.task, TASKS)
+        check_int("`epochs`", self.epochs)
         check_int("`max_length`", self.max_length, minimum=8)
         check_int("`num_workers`", self.num_workers, minimum=0)
         if self.doc_stride is not None:
             check_int("`doc_stride`", self.doc_stride, minimum=0)
 
-    def schedule_steps(self, steps_per_epoch: int | None) -> tuple[int, int]:
-        """`epochs` x the steps of one pass, unless `max_steps`; warm-up `warmup_ratio` of them (rounded up,
-        as the Trainer does) unless `warmup_steps`."""
-        check_int("`epochs`", self.epochs)
-        for name in ("max_steps", "warmup_steps"):
-            if getattr(self, name) is not None:
-                check_int(f"`{name}`", getattr(self, name), minimum=0 if name == "warmup_steps" else 1)
-        if not 0 <= self.warmup_ratio <= 1:
-            raise InvalidArgumentError(f"`warmup_ratio` must be between 0 and 1, got {self.warmup_ratio!r}")
-        max_steps = self.max_steps if self.max_steps is not None else self.epochs * (steps_per_epoch or 1)
-        warmup = self.warmup_steps
-        if warmup is None:
-            warmup = math.ceil(self.warmup_ratio * max_steps)
-        return _checked_schedule(max_steps, warmup)
-
-
-def _checked_schedule(max_steps: int, warmup_steps: int) -> tuple[int, int]:
-    if warmup_steps > max_steps:
-        raise InvalidArgumentError(f"`warmup_steps` ({warmup_steps}) exceeds `max_steps` ({max_steps})")
-    return max_steps, warmup_steps
+    def default_max_steps(self, steps_per_epoch: int | None) -> int:
+        """`epochs` x the steps of one pass."""
+        return self.epochs * (steps_per_epoch or 1)
 
 
 def _check_type(name: str, value: Any, hint: Any) -> None:

@@ -2,7 +2,9 @@
 
 The objective reads the training file (and the validation file), names the labels, loads the task's model
 from any BERT directory (tasks/heads.py: a missing head is created, another task's head is an error unless
-`reinit_head`), encodes the examples and hands the loop length-grouped batches of them. Training figures are
+`reinit_head`), keeps the task and reading settings in the model's config (tasks/settings.py: `evaluate`,
+`predict` and the pipelines then read inputs as training did), encodes the examples and hands the loop
+length-grouped batches of them. Training figures are
 sums, as every objective's: the loss per example (tag: per labelled token) and the accuracy of the argmax.
 Validation at each epoch's end predicts every validation example (each process its share, gathered) and
 scores the predictions with the task's metrics: Spearman, MCC, entity F1 and SQuAD's need all of them.
@@ -21,20 +23,24 @@ from typing import Any
 import numpy as np
 import torch
 
+from bertkit.checkpoint.load import read_config
 from bertkit.constants import IGNORE_INDEX
+from bertkit.errors import TrainingError
 from bertkit.model import BertPreTrainedModel, ModelOutput
 from bertkit.tasks.examples import TaskData
 from bertkit.tasks.features import Features
 from bertkit.tasks.heads import load_for_finetuning
 from bertkit.tasks.inference import run_model
-from bertkit.tasks.predict import ReadingOptions, encode_for_model
+from bertkit.tasks.predict import encode_for_model
 from bertkit.tasks.predictions import predictions, score
 from bertkit.tasks.readers import label_names
+from bertkit.tasks.settings import ReadingOptions, TaskSettings, saved_settings
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train.config import FinetuneConfig
 from bertkit.train.distributed import Distributed, gather_to_main
 from bertkit.train.loop import train
 from bertkit.train.objective import Batch, Objective, ratio, stack_counts
+from bertkit.train.state import checkpoint_dirs
 from bertkit.train.task_batches import feature_batches
 
 COUNTS = ("loss", "correct", "units")  # units: examples, or labelled tokens for `tag`
@@ -62,6 +68,7 @@ def finetuning_objective(cfg: FinetuneConfig, ctx: Distributed) -> Objective:
         text_column=cfg.text_column,
         pair_column=cfg.pair_column,
         label_column=cfg.label_column,
+        label_names=cfg.label_names,
         max_length=cfg.max_length,
         doc_stride=cfg.doc_stride,
     )
@@ -71,6 +78,11 @@ def finetuning_objective(cfg: FinetuneConfig, ctx: Distributed) -> Objective:
         tokenizer = WordPieceTokenizer.from_pretrained(cfg.model)
         torch.manual_seed(cfg.seed)  # a new head gets the same weights in every process
         model = load_for_finetuning(cfg.model, cfg.task, label_names(train_data), cfg.reinit_head)
+        # In the config, the settings go into every save of the model: checkpoints, final/, a resumed run's.
+        task_settings = TaskSettings.of_run(cfg.task, options, train_data)
+        if cfg.resume:
+            _check_resumed_settings(Path(cfg.out), task_settings)
+        task_settings.save_in(model.config)
         train_features = encode_for_model(train_data, tokenizer, model.config, options)
         validation_features = (
             encode_for_model(validation, tokenizer, model.config, options) if validation else None
@@ -103,6 +115,18 @@ def finetuning_objective(cfg: FinetuneConfig, ctx: Distributed) -> Objective:
         steps_per_epoch=batches.maker.steps_per_epoch,
         validate=validate,
     )
+
+
+def _check_resumed_settings(run_dir: Path, settings: TaskSettings) -> None:
+    """A resumed run reads its files as the run it continues did (a different `max_length` would train the
+    rest of the run, and export a model, unlike its first part); a TrainingError says which setting differs."""
+    found = checkpoint_dirs(run_dir)
+    saved = saved_settings(read_config(found[-1])) if found else None  # none: the loop says so
+    if saved is None or saved == settings:
+        return
+    ours, theirs = settings.to_dict(), saved.to_dict()
+    changed = ", ".join(f"`{k}` {theirs[k]!r} (now {ours[k]!r})" for k in ours if ours[k] != theirs[k])
+    raise TrainingError(f"{found[-1]} was trained with {changed}; resume with the run's own settings")
 
 
 @contextmanager

@@ -25,6 +25,7 @@ from tqdm import tqdm
 from bertkit.errors import TrainingError
 from bertkit.files import write_text_atomically
 from bertkit.model import BertPreTrainedModel
+from bertkit.precision import training_precision
 from bertkit.train import distributed
 from bertkit.train.config import PretrainConfig, TrainConfig
 from bertkit.train.distributed import Distributed, all_reduce_sum, gather_to_main
@@ -32,7 +33,6 @@ from bertkit.train.metrics import MetricsLog
 from bertkit.train.objective import Batch, Objective, TrainingBatches, stack_counts
 from bertkit.train.optim import build_optimizer
 from bertkit.train.pretraining import OBJECTIVES
-from bertkit.train.schedule import build_scheduler
 from bertkit.train.state import (
     TrainState,
     capture_rng,
@@ -43,6 +43,7 @@ from bertkit.train.state import (
     restore_rng,
     save_checkpoint,
 )
+from bertkit.train.tensorboard import require_tensorboard
 
 # The loop's own counters, ahead of the objective's in one vector that one all-reduce carries: the sum of the
 # micro-batch losses (what is minimised, checked for NaN), micro-batches, non-padding tokens.
@@ -78,43 +79,49 @@ def _train(
             f"{run_dir} already holds checkpoints; pass `resume` to continue that run, "
             "or choose another `out`"
         )
+    if cfg.report_to == "tensorboard":
+        require_tensorboard()
     objective = make_objective(ctx)
-    max_steps, warmup_steps = cfg.schedule_steps(objective.steps_per_epoch)
+    schedule = cfg.run_schedule(objective.steps_per_epoch)
     raw_model = objective.model.to(ctx.device)
     raw_model.set_gradient_checkpointing(cfg.gradient_checkpointing)
     optimizer = build_optimizer(
         raw_model, cfg.optimizer, cfg.lr, cfg.weight_decay, (cfg.beta1, cfg.beta2), cfg.eps
     )
-    scheduler = build_scheduler(optimizer, warmup_steps=warmup_steps, max_steps=max_steps, kind=cfg.schedule)
 
     if resume_from is not None:
-        state = _resume(resume_from, raw_model, optimizer, scheduler, objective.train, ctx, cfg.command)
+        state = _resume(resume_from, raw_model, optimizer, objective.train, ctx, cfg.command)
     else:
         state = TrainState()
         torch.manual_seed(cfg.seed + ctx.rank)  # each process its own dropout masks
+    precision = training_precision(cfg.bf16, ctx.device)
     if ctx.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
         remove_partial_checkpoints(run_dir)
-        write_text_atomically(run_dir / "run.json", json.dumps(cfg.to_dict(), indent=2) + "\n")
-    log = MetricsLog(run_dir, resume_step=state.step if resume_from else None) if ctx.is_main else None
+        settings = cfg.to_dict() | {"precision": precision}
+        write_text_atomically(run_dir / "run.json", json.dumps(settings, indent=2) + "\n")
+    log = None
+    if ctx.is_main:
+        resume_step = state.step if resume_from else None
+        log = MetricsLog(run_dir, resume_step, tensorboard=cfg.report_to == "tensorboard")
 
     model = torch.compile(raw_model) if cfg.compile else raw_model
     if ctx.enabled:
         model = DistributedDataParallel(
             model, device_ids=[ctx.device.index] if ctx.device.type == "cuda" else None
         )
-    use_bf16 = (
-        cfg.bf16 if cfg.bf16 is not None else ctx.device.type == "cuda" and torch.cuda.is_bf16_supported()
-    )
+    use_bf16 = precision["dtype"] == "bfloat16"
     autocast = torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=use_bf16)
 
     batches = iter(objective.train)
-    bar = tqdm(total=max_steps, initial=state.step, desc=cfg.command, unit="step", disable=not ctx.is_main)
+    total = schedule.max_steps  # None under a time budget: the bar counts steps without an end
+    bar = tqdm(total=total, initial=state.step, desc=cfg.command, unit="step", disable=not ctx.is_main)
     window = torch.zeros(OWN + len(objective.counts), dtype=torch.float64)  # counters since the last log line
     window_start = time.perf_counter()
+    clock_start = window_start - state.train_seconds  # a resumed run goes on counting its training time
     model.train()
     try:
-        while state.step < max_steps:
+        while not schedule.ended(state.step, state.train_seconds):
             # --- one optimizer step: grad_accum micro-batches, gradients averaged over them and processes
             counters = torch.zeros_like(window, device=ctx.device)
             for micro in range(cfg.grad_accum):
@@ -128,7 +135,9 @@ def _train(
                 counters += _counts(objective, out, batch)
             counters = all_reduce_sum(counters, ctx).cpu()
             loss = counters[LOSS].item() / counters[BATCHES].item()  # mean over micro-batches and processes
-            lr = scheduler.get_last_lr()[0]
+            lr = cfg.lr * schedule.factor(state.step, state.train_seconds)
+            for group in optimizer.param_groups:
+                group["lr"] = lr
             grad_norm = (
                 torch.nn.utils.clip_grad_norm_(raw_model.parameters(), cfg.clip_norm).item()
                 if cfg.clip_norm
@@ -145,15 +154,18 @@ def _train(
             elif ctx.is_main:
                 tqdm.write(f"{cfg.command}: step {state.step + 1}: non-finite loss {loss}, update skipped")
             optimizer.zero_grad(set_to_none=True)
-            scheduler.step()
             state.step += 1
             state.tokens_seen += int(counters[TOKENS].item())
+            state.train_seconds = time.perf_counter() - clock_start
+            if schedule.seconds is not None and ctx.enabled:
+                state.train_seconds = _from_main(state.train_seconds, ctx)
+            ended = schedule.ended(state.step, state.train_seconds)
             if finite:  # a skipped step's NaN would poison the logged figures
                 window += counters
             bar.update(1)
 
             # --- log, evaluate, checkpoint
-            if state.step % cfg.log_every == 0 or state.step == max_steps:
+            if state.step % cfg.log_every == 0 or ended:
                 elapsed = time.perf_counter() - window_start
                 figures = _figures(objective, window)
                 record = {
@@ -164,6 +176,7 @@ def _train(
                     "grad_norm": grad_norm,
                     "tokens_per_s": window[TOKENS].item() / elapsed,
                     "tokens_seen": state.tokens_seen,
+                    "train_seconds": state.train_seconds,
                 }
                 if not finite:
                     record["skipped"] = True
@@ -175,8 +188,7 @@ def _train(
             pause_start = time.perf_counter()
             per_epoch = objective.steps_per_epoch
             epoch_end = per_epoch is not None and state.step % per_epoch == 0
-            last = state.step == max_steps
-            if (cfg.eval_every and state.step % cfg.eval_every == 0) or epoch_end or last:
+            if (cfg.eval_every and state.step % cfg.eval_every == 0) or epoch_end or ended:
                 if objective.heldout is not None:
                     figures = evaluate(raw_model, objective, cfg.eval_batches, ctx, autocast)
                     _report(log, cfg.command, {"step": state.step, "split": "heldout"}, figures)
@@ -186,10 +198,13 @@ def _train(
                     if per_epoch is not None:
                         where["epoch"] = round(state.step / per_epoch, 2)
                     _report(log, cfg.command, where, figures)
-            if state.step % cfg.save_every == 0 or epoch_end or last:
-                _checkpoint(run_dir, raw_model, optimizer, scheduler, objective.train, state, cfg.keep, ctx)
-            # Evaluation and checkpoints are not training time.
-            window_start += time.perf_counter() - pause_start
+            if state.step % cfg.save_every == 0 or epoch_end or ended:
+                _checkpoint(run_dir, raw_model, optimizer, objective.train, state, cfg.keep, ctx)
+            # Evaluation and checkpoints are not training time: not in tokens/s, not spent from a time budget
+            # (so how often they come does not change what the budget buys).
+            paused = time.perf_counter() - pause_start
+            window_start += paused
+            clock_start += paused
     except (torch.OutOfMemoryError, RuntimeError) as e:
         if not isinstance(e, torch.OutOfMemoryError) and "can't allocate memory" not in str(e):
             raise  # a bug, not a full memory (the CPU allocator reports that as a plain RuntimeError)
@@ -207,7 +222,21 @@ def _train(
     if not ctx.is_main:
         return None
     raw_model.save_pretrained(run_dir / "final", tokenizer=objective.tokenizer)
+    end = {"by": schedule.limit, "step": state.step, "train_seconds": state.train_seconds}
+    write_text_atomically(run_dir / "run.json", json.dumps(settings | {"ended": end}, indent=2) + "\n")
+    if schedule.seconds is not None:
+        tqdm.write(
+            f"{cfg.command}: the time budget of {cfg.max_minutes:g} min is spent at step {state.step} "
+            f"({state.train_seconds:.1f} s of training)"
+        )
     return run_dir / "final"
+
+
+def _from_main(value: float, ctx: Distributed) -> float:
+    """Rank 0's `value` in every process (the others add 0 to it). Under a time budget, rank 0's clock is the
+    run's: every process must stop at the same step and set the same learning rate, and their clocks differ."""
+    mine = torch.tensor([value if ctx.is_main else 0.0], dtype=torch.float64, device=ctx.device)
+    return all_reduce_sum(mine, ctx).item()
 
 
 def next_batch(batches):
@@ -286,7 +315,6 @@ def _resume(
     path: Path,
     model: torch.nn.Module,
     optimizer,
-    scheduler,
     data: TrainingBatches,
     ctx: Distributed,
     command: str,
@@ -298,7 +326,6 @@ def _resume(
             "resume with the same number of processes (torchrun --nproc_per_node x --nnodes)"
         )
     optimizer.load_state_dict(state.optimizer)
-    scheduler.load_state_dict(state.scheduler)
     data.load_state_dict(state.data[ctx.rank])
     restore_rng(state.rng[ctx.rank])
     if ctx.is_main:
@@ -310,7 +337,6 @@ def _checkpoint(
     run_dir: Path,
     model: torch.nn.Module,
     optimizer,
-    scheduler,
     data: TrainingBatches,
     state: TrainState,
     keep: int,
@@ -319,7 +345,7 @@ def _checkpoint(
     """Rank 0 writes; every process contributes its RNG and data position and learns whether it worked."""
     state.rng = gather_to_main(capture_rng(), ctx)
     state.data = gather_to_main(data.state_dict(), ctx)
-    state.optimizer, state.scheduler = optimizer.state_dict(), scheduler.state_dict()
+    state.optimizer = optimizer.state_dict()
     error = None
     if ctx.is_main:
         try:
@@ -327,7 +353,7 @@ def _checkpoint(
         except TrainingError as e:
             error = e
     failed = all_reduce_sum(torch.tensor([float(error is not None)], device=ctx.device), ctx).item()
-    state.optimizer, state.scheduler = {}, {}  # not kept in memory between checkpoints
+    state.optimizer = {}  # not kept in memory between checkpoints
     if error is not None:
         raise error
     if failed:

@@ -11,7 +11,17 @@ from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.train.metrics import read_metrics
 
 # What a record holds besides the objective's figures.
-BOOKKEEPING = {"step", "split", "epoch", "lr", "grad_norm", "tokens_per_s", "tokens_seen", "skipped"}
+BOOKKEEPING = {
+    "step",
+    "split",
+    "epoch",
+    "lr",
+    "grad_norm",
+    "tokens_per_s",
+    "tokens_seen",
+    "train_seconds",
+    "skipped",
+}
 STYLES = (("train", "-"), ("heldout", "o--"), ("validation", "o--"))
 
 

@@ -48,6 +48,7 @@ def mlm_objective(cfg: PretrainConfig, ctx: Distributed) -> Objective:
         mlm_probability=cfg.mlm_probability,
         max_predictions_per_seq=cfg.max_predictions_per_seq,
         short_seq_prob=cfg.short_seq_prob,
+        nsp_negatives=cfg.nsp_negatives,
         whole_word_mask=cfg.whole_word_mask,
     )
     parts = _pretraining(cfg, ctx, partial(PretrainingData, **masking), BertForPreTraining)
@@ -98,12 +99,15 @@ def measure_mlm(out: ModelOutput, batch: Batch) -> torch.Tensor:
     predictions and the count."""
     labels = batch["labels"][batch["labels"] != IGNORE_INDEX]  # aligned with out.mlm_logits' rows
     nsp_labels = batch["next_sentence_label"].view(-1)
+    # Pairs with an NSP label: all of them, unless nsp_negatives="matched" left some unasked.
+    asked = nsp_labels != IGNORE_INDEX
+    nsp_labels, nsp_logits = nsp_labels[asked], out.nsp_logits[asked]
     return stack_counts(
         out.mlm_loss.double() * labels.numel(),
         (out.mlm_logits.argmax(-1) == labels).sum(),
         labels.numel(),
         out.nsp_loss.double() * nsp_labels.numel(),
-        (out.nsp_logits.argmax(-1) == nsp_labels).sum(),
+        (nsp_logits.argmax(-1) == nsp_labels).sum(),
         nsp_labels.numel(),
     )
 

@@ -3,7 +3,7 @@
 RUN_DIR/checkpoints/step-N/ holds
   config.json         the model, in Hugging Face's layout (so every checkpoint also loads as a model:
   model.safetensors   `BertForPreTraining.from_pretrained(step_dir)`, transformers alike)
-  trainer.pt          TrainState: step, optimizer, scheduler, RNG states and data position of every process,
+  trainer.pt          TrainState: step, training time, optimizer, RNG states and data position of every process,
                       all tensors and plain numbers, so `torch.load(weights_only=True)` reads it (no unpickling)
 A checkpoint is written into a temporary directory (`step-N.tmp`) and renamed into place, so `step-N` either exists
 complete or not at all; the newest `keep` are kept.
@@ -42,8 +42,10 @@ class TrainState:
 
     step: int = 0  # optimizer updates done
     tokens_seen: int = 0  # non-padding tokens, all processes
+    # Seconds of training (rank 0's clock; evaluation and checkpoints excluded): what a time budget counts.
+    # The learning rate is a function of the step or of these seconds, so it needs no state of its own.
+    train_seconds: float = 0.0
     optimizer: dict[str, Any] = field(default_factory=dict)
-    scheduler: dict[str, Any] = field(default_factory=dict)
     data: list[dict[str, Any]] = field(default_factory=list)
     rng: list[dict[str, Any]] = field(default_factory=list)
 
@@ -174,6 +176,7 @@ def load_checkpoint(path: str | Path, model: nn.Module) -> TrainState:
         )
     try:
         raw = torch.load(path / "trainer.pt", map_location="cpu", weights_only=True)
+        raw.pop("scheduler", None)  # older checkpoints: a LambdaLR's counter, the same as `step`
         return TrainState(**raw)
     except Exception as e:  # torch.load raises many types for a truncated or foreign file
         raise CheckpointError(

@@ -56,7 +56,10 @@ def tiny_config(vocab_size: int) -> BertConfig:
 def tokenizer() -> WordPieceTokenizer:
     letters = "abcdefghijklmnopqrstuvwxyz"
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    return WordPieceTokenizer(specials + list(letters) + ["##" + c for c in letters] + list(".,!?") + WORDS)
+    tokens = specials + list(letters) + ["##" + c for c in letters] + list(".,!?") + WORDS
+    # "a" is a letter and a word: its first place becomes an [unusedN] token, so every id stays where it was.
+    tokens = [f"[unused{i}]" if t in tokens[i + 1 :] else t for i, t in enumerate(tokens)]
+    return WordPieceTokenizer(tokens)
 
 
 def make_pretrained(directory: Path, tokenizer: WordPieceTokenizer, **config: object) -> Path:
@@ -70,6 +73,12 @@ def make_pretrained(directory: Path, tokenizer: WordPieceTokenizer, **config: ob
 @pytest.fixture(scope="session")
 def pretrained(tokenizer, tmp_path_factory) -> Path:
     return make_pretrained(tmp_path_factory.mktemp("pretrained"), tokenizer)
+
+
+@pytest.fixture(scope="session")
+def pretrained_128(tokenizer, tmp_path_factory) -> Path:
+    """The same model with 128 positions: room to read inputs longer than a short fine-tuning max_length."""
+    return make_pretrained(tmp_path_factory.mktemp("pretrained_128"), tokenizer, max_position_embeddings=128)
 
 
 @pytest.fixture(scope="session")

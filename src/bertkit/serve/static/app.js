@@ -17,6 +17,7 @@ async function api(path, body) {
 }
 
 const available = (endpoint) => health && !(endpoint in health.model.unavailable);
+const SPECIAL = /^\[(CLS|SEP|PAD|UNK|MASK)\]$/;
 
 function element(tag, className, text) {
   const node = document.createElement(tag);
@@ -31,25 +32,27 @@ function renderTokens(answer) {
   const box = $("tokens");
   box.replaceChildren();
   answer.tokens.forEach((token, i) => {
-    const special = /^\[(CLS|SEP|PAD|UNK|MASK)\]$/.test(token);
+    const special = SPECIAL.test(token);
     const node = element("span", "token" + (special ? " special" : "") + (token === "[MASK]" ? " mask" : ""));
     node.append(element("span", "piece", token), element("span", "id", String(answer.ids[i])));
     box.append(node);
   });
 }
 
+// a ranked token or label: its text, a bar as long as its probability, the probability
+function candidateRow(c) {
+  const row = element("div", "candidate");
+  const bar = element("div", "bar");
+  bar.style.width = `${Math.max(1, Math.round(c.score * 100))}%`;
+  row.append(element("span", "piece", c.token_str ?? c.label), bar, element("span", "score", c.score.toFixed(3)));
+  return row;
+}
+
 function renderCandidates(box, lists, title) {
   box.replaceChildren();
   lists.forEach((candidates, i) => {
     const column = element("div", "mask-column");
-    column.append(element("h3", null, title(i)));
-    for (const c of candidates) {
-      const row = element("div", "candidate");
-      const bar = element("div", "bar");
-      bar.style.width = `${Math.max(1, Math.round(c.score * 100))}%`;
-      row.append(element("span", "piece", c.token_str ?? c.label), bar, element("span", "score", c.score.toFixed(3)));
-      column.append(row);
-    }
+    column.append(element("h3", null, title(i)), ...candidates.map(candidateRow));
     box.append(column);
   });
 }
@@ -142,6 +145,83 @@ async function drawAttention() {
   canvas.dataset.head = String(head);
 }
 
+// --- probabilities: each token shaded by how likely the model finds it -----------------------------------------
+
+let scoreVersion = 0;
+let pinned = null; // the token whose alternatives stay shown when the pointer leaves the tokens
+
+function formatProbability(p) {
+  return p >= 0.001 ? p.toFixed(3) : p.toExponential(1);
+}
+
+// a perplexity can be astronomical on a line the model never saw
+const formatTotal = (x) => (Math.abs(x) < 1e5 ? x.toFixed(2) : x.toExponential(2));
+
+function showAlternatives(answer, i) {
+  const box = $("score-alternatives");
+  const token = answer.tokens[i];
+  const p = Math.exp(answer.token_log_probs[i]);
+  const heading = `in place of ${token} (${formatProbability(p)}), the model's first choices`;
+  box.replaceChildren(element("h3", null, heading));
+  const column = element("div", "mask-column");
+  for (const c of answer.alternatives[i]) {
+    const row = candidateRow(c);
+    if (c.token_str === token) row.classList.add("chosen");
+    column.append(row);
+  }
+  box.append(column);
+  box.dataset.token = String(i);
+}
+
+function renderScore(answer) {
+  const total = answer.causal
+    ? `log P = ${formatTotal(answer.log_prob)} · perplexity ${formatTotal(answer.perplexity)} · ` +
+      "the causal LM: P(token | the tokens before it)"
+    : `PLL = ${formatTotal(answer.log_prob)} · pseudo-perplexity ${formatTotal(answer.perplexity)} · ` +
+      `the cloze model: P(token | the rest, it masked), ${answer.pll}`;
+  $("score-summary").textContent = total;
+  const box = $("score-tokens");
+  box.replaceChildren();
+  $("score-alternatives").replaceChildren();
+  pinned = null;
+  answer.tokens.forEach((token, i) => {
+    const p = Math.exp(answer.token_log_probs[i]);
+    const special = SPECIAL.test(token);
+    const node = element("span", "token scored" + (special ? " special" : ""));
+    node.tabIndex = 0;
+    node.dataset.probability = String(p);
+    node.style.background = heatColour(p);
+    node.style.color = p > 0.6 ? "#fff" : "";
+    node.append(element("span", "piece", token), element("span", "id", formatProbability(p)));
+    node.addEventListener("mouseenter", () => showAlternatives(answer, i));
+    node.addEventListener("focus", () => showAlternatives(answer, i));
+    node.addEventListener("click", () => {
+      for (const other of box.querySelectorAll(".selected")) other.classList.remove("selected");
+      node.classList.add("selected");
+      pinned = i;
+      showAlternatives(answer, i);
+    });
+    box.append(node);
+  });
+  box.onmouseleave = () => {
+    if (pinned !== null) showAlternatives(answer, pinned);
+  };
+}
+
+async function scoreText() {
+  const version = ++scoreVersion;
+  const text = $("score-text").value;
+  $("score-error").textContent = "";
+  if (!text.trim()) return;
+  try {
+    const body = { text, model: $("score-model").value, top_k: Number($("top-k").value) || 5 };
+    const answer = await api("/api/score", body);
+    if (version === scoreVersion) renderScore(answer);
+  } catch (err) {
+    if (version === scoreVersion) $("score-error").textContent = err.message;
+  }
+}
+
 // --- similarity -----------------------------------------------------------------------------------------------
 
 async function compare() {
@@ -199,6 +279,76 @@ async function reciteText() {
   }
 }
 
+// --- step by step: the candidates at each step, then the choice -----------------------------------------------
+
+let steps = []; // per step: {candidates, chosen (an index into candidates)}
+let stepPrompt = null;
+const CJK = /[\u2e80-\uffff]/;
+
+// a WordPiece appended to a text as the tokenizer would read them back: "##" glues, CJK and punctuation need
+// no space, words do
+function appendPiece(text, piece) {
+  if (piece.startsWith("##")) return text + piece.slice(2);
+  if (!text || CJK.test(piece) || CJK.test(text.slice(-1)) || /^[^\w]$/.test(piece)) return text + piece;
+  return `${text} ${piece}`;
+}
+
+const chosenPieces = () => steps.map((s) => s.candidates[s.chosen].token_str);
+const ended = () => chosenPieces().includes("[SEP]");
+
+function renderSteps() {
+  const stepped = $("stepped");
+  stepped.replaceChildren(document.createTextNode(stepPrompt ?? ""));
+  for (const piece of chosenPieces()) {
+    const end = piece === "[SEP]";
+    stepped.append(element("span", end ? "stepped end" : "stepped", end ? " (the end)" : piece));
+  }
+  const box = $("steps");
+  box.replaceChildren();
+  steps.forEach((step, i) => {
+    const column = element("div", "mask-column");
+    column.append(element("h3", null, `step ${i + 1}`));
+    step.candidates.forEach((c, j) => {
+      const row = candidateRow(c);
+      if (j === step.chosen) row.classList.add("chosen");
+      row.addEventListener("click", () => {
+        steps = steps.slice(0, i + 1);
+        steps[i].chosen = j;
+        renderSteps();
+      });
+      column.append(row);
+    });
+    box.append(column);
+  });
+  $("step").disabled = ended();
+}
+
+async function step() {
+  $("step-error").textContent = "";
+  if (stepPrompt !== $("prompt").value) {
+    stepPrompt = $("prompt").value;
+    steps = [];
+  }
+  const text = chosenPieces().reduce(appendPiece, stepPrompt);
+  const button = $("step");
+  button.disabled = true;
+  try {
+    const answer = await api("/api/next-token", { text, top_k: Number($("top-k").value) || 5 });
+    steps.push({ candidates: answer.candidates, chosen: 0 });
+  } catch (err) {
+    $("step-error").textContent = err.message;
+  } finally {
+    renderSteps();
+  }
+}
+
+function resetSteps() {
+  steps = [];
+  stepPrompt = $("prompt").value;
+  $("step-error").textContent = "";
+  renderSteps();
+}
+
 // --- start ----------------------------------------------------------------------------------------------------
 
 function fillSelect(select, count) {
@@ -214,9 +364,15 @@ async function start() {
     `${m.vocab_size} tokens` + (m.lm ? "; a causal LM to recite with" : "");
   fillSelect($("layer"), m.layers);
   fillSelect($("head"), m.heads);
-  for (const section of document.querySelectorAll("section[data-endpoint]")) {
-    section.hidden = !available(section.dataset.endpoint);
+  for (const part of document.querySelectorAll("[data-endpoint]")) {
+    part.hidden = !available(part.dataset.endpoint);
   }
+  const names = { lm: "causal LM (--lm)", cloze: "cloze model (--model)" };
+  $("score-model").replaceChildren(...m.scorers.map((name) => {
+    const option = element("option", null, names[name]);
+    option.value = name;
+    return option;
+  }));
   let timer = null;
   $("text").addEventListener("input", () => {
     clearTimeout(timer);
@@ -229,8 +385,19 @@ async function start() {
   }
   $("compare").addEventListener("click", compare);
   $("recite").addEventListener("click", reciteText);
+  let scoreTimer = null;
+  $("score-text").addEventListener("input", () => {
+    clearTimeout(scoreTimer);
+    scoreTimer = setTimeout(scoreText, 250);
+  });
+  $("score").addEventListener("click", scoreText);
+  $("score-model").addEventListener("change", scoreText);
+  $("step").addEventListener("click", step);
+  $("step-reset").addEventListener("click", resetSteps);
   document.body.dataset.ready = "true";
-  await Promise.all([analyse(), compare()]);
+  const jobs = [analyse(), compare()];
+  if (available("score")) jobs.push(scoreText());
+  await Promise.all(jobs);
 }
 
 start();
