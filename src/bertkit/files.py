@@ -12,6 +12,7 @@ import shutil
 import tomllib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,27 @@ def iter_lines(path: str | Path, errors: str = "strict") -> Iterator[str]:
                 ) from None
             offset += len(raw)
             yield line.rstrip("\r\n")
+
+
+def count_text_lines(path: str | Path, job: str) -> int:
+    """The number of lines of a file whose every line is one text, read once before a streamed job (`job`:
+    "embed", "score") so that its progress bar and output can be sized; an empty line, or none at all, is an
+    error naming it, since a text-per-line job has nothing to do with it."""
+    count = 0
+    for number, line in enumerate(iter_lines(path), start=1):
+        if not line.strip():
+            raise FileFormatError(f"{path}, line {number}: empty line; every line must hold a text")
+        count = number
+    if count == 0:
+        raise FileFormatError(f"{path}: no lines to {job}")
+    return count
+
+
+def chunked(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """`items` in lists of `size` (the last shorter), pulled as they are needed."""
+    items = iter(items)
+    while chunk := list(islice(items, size)):
+        yield chunk
 
 
 def iter_files_lines(paths: Iterable[str | Path], errors: str = "strict") -> Iterator[str]:

@@ -13,9 +13,7 @@ that same default.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +22,8 @@ import torch
 from tqdm import tqdm
 
 from bertkit.checks import check_choice, check_int
-from bertkit.errors import CheckpointError, FileFormatError, InvalidArgumentError
-from bertkit.files import atomic_path, check_readable, iter_lines
+from bertkit.errors import CheckpointError, InvalidArgumentError
+from bertkit.files import atomic_path, check_readable, chunked, count_text_lines, iter_lines
 from bertkit.model import BertModel, BertPreTrainedModel
 from bertkit.model.pooling import POOLING_MODES, normalize, pool
 from bertkit.pipelines.base import Pipeline, as_text
@@ -174,11 +172,6 @@ class SentenceEmbeddingPipeline(EncoderPipeline):
         return _output(out, options["convert_to"])
 
 
-def _chunks(lines: Iterator[str], size: int) -> Iterator[list[str]]:
-    while chunk := list(islice(lines, size)):
-        yield chunk
-
-
 def embed_file(
     encoder: SentenceEmbeddingPipeline,
     input_path: str | Path,
@@ -191,18 +184,12 @@ def embed_file(
     mean nothing): the message names the line. Returns the matrix's shape."""
     check_int("`chunk_size`", chunk_size)
     input_path = check_readable(input_path)
-    count = 0
-    for number, line in enumerate(iter_lines(input_path), start=1):
-        if not line.strip():
-            raise FileFormatError(f"{input_path}, line {number}: empty line; every line must hold a text")
-        count = number
-    if count == 0:
-        raise FileFormatError(f"{input_path}: no lines to embed")
+    count = count_text_lines(input_path, "embed")
     shape = (count, encoder.model.config.hidden_size)
     with atomic_path(output_path) as tmp, tmp.open("wb") as f:
         matrix = np.lib.format.open_memmap(f.name, mode="w+", dtype=np.float32, shape=shape)
         with tqdm(total=count, unit="line", disable=not progress, desc="embed") as bar:
-            for i, chunk in enumerate(_chunks(iter_lines(input_path), chunk_size)):
+            for i, chunk in enumerate(chunked(iter_lines(input_path), chunk_size)):
                 matrix[i * chunk_size : i * chunk_size + len(chunk)] = encoder(chunk, convert_to="numpy")
                 bar.update(len(chunk))
         matrix.flush()

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 
 from tqdm import tqdm
 
 from bertkit.checks import check_int
 from bertkit.errors import FileFormatError, InvalidArgumentError
-from bertkit.files import atomic_path, check_readable, iter_lines
+from bertkit.files import atomic_path, check_readable, chunked, count_text_lines, iter_lines
 from bertkit.pipelines.score import TextScoringPipeline, perplexity
 
 
@@ -20,12 +19,6 @@ def _texts(path: Path) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(iter_lines(path), start=1):
         if line.strip():
             yield number, line
-
-
-def _chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
-    items = iter(items)
-    while chunk := list(islice(items, size)):
-        yield chunk
 
 
 def score_file(
@@ -40,19 +33,13 @@ def score_file(
     the number of texts."""
     check_int("`chunk_size`", chunk_size)
     input_path = check_readable(input_path)
-    count = 0
-    for number, line in enumerate(iter_lines(input_path), start=1):
-        if not line.strip():
-            raise FileFormatError(f"{input_path}, line {number}: empty line; every line must hold a text")
-        count = number
-    if count == 0:
-        raise FileFormatError(f"{input_path}: no lines to score")
+    count = count_text_lines(input_path, "score")
     with (
         atomic_path(output_path) as tmp,
         tmp.open("w", encoding="utf-8") as f,
         tqdm(total=count, unit="line", disable=not progress, desc="score") as bar,
     ):
-        for chunk in _chunks(iter_lines(input_path), chunk_size):
+        for chunk in chunked(iter_lines(input_path), chunk_size):
             for text, record in zip(chunk, scorer(chunk), strict=True):
                 f.write(json.dumps({"text": text, **record}, ensure_ascii=False) + "\n")
             bar.update(len(chunk))
@@ -68,7 +55,7 @@ def corpus_perplexity(
     check_int("`chunk_size`", chunk_size)
     total, tokens, count = 0.0, 0, 0
     with tqdm(unit="text", disable=not progress, desc="perplexity") as bar:
-        for chunk in _chunks(texts, chunk_size):
+        for chunk in chunked(texts, chunk_size):
             for record in scorer(chunk):
                 total += record["log_prob"]
                 tokens += len(record["token_log_probs"])
