@@ -6,8 +6,9 @@ The contenders alternate chunk by chunk (500 texts), so load from other jobs on 
 alike; wall and CPU-time ratios are the medians over rounds. Quality: the cosine of each export's vectors to
 the PyTorch ones, and how often each text's nearest other text (by cosine) stays the same.
 
-sentence-transformers' own int8 ONNX export (`export_dynamic_quantized_onnx_model`) needs optimum, which is not
-installed (it would replace transformers 5 by 4.57), so it is not among the contenders.
+sentence-transformers' own int8 ONNX export (`export_dynamic_quantized_onnx_model`) needs optimum, which would
+replace the transformers 5 of bertkit's test extras by 4.57: benchmarks/onnx_loaders.py runs that comparison, and
+optimum's loaders on bertkit's exports, in an environment of their own.
 
 (Not benchmarks/onnx.py: a script's directory comes first on sys.path, where that name would hide the onnx
 package from torch's exporter.)

@@ -1,7 +1,7 @@
 """Inference precision: bf16 and int8 against fp32, quality and speed, in one process on the same inputs.
 
     .venv/bin/python benchmarks/precision.py                  # everything below, 1 thread
-    .venv/bin/python benchmarks/precision.py quality          # or: speed, generate
+    .venv/bin/python benchmarks/precision.py quality          # or: speed, generate, recite, cloze
 
 quality: all-MiniLM-L6-v2's sentence vectors of held-out real text (the first N non-empty lines of
 data/fortunes_en.txt) in bf16 and int8 against fp32: cosine (min, mean, share >= 0.999 / 0.99) and the
@@ -9,7 +9,8 @@ top-1 agreement of a label read off the vectors: each line's nearest other line 
 speed: sentence embeddings of the same lines, int8 vs our fp32 vs sentence-transformers' fp32 `encode`
 (batch 32 each); generate: benchmarks/generate.py's 4-layer 256-wide causal LM, 64 new greedy tokens, batch 1
 and 8, ours in int8 vs transformers' fp32 `generate` (the model is random, so int8 may pick other tokens: the
-share of identical tokens is reported). Contenders alternate repeat by repeat; ratios are medians of the
+share of identical tokens is reported); recite: the demo LM's recitations of Li Bai; cloze: the demo cloze
+model's top-1 for each character of held-out Song lines, masked in turn. Contenders alternate repeat by repeat; ratios are medians of the
 per-repeat ratios. bf16 speed is measured only where the CPU has bf16 units (precision.fast_bf16): elsewhere
 it is emulated, and its quality alone is reported (on fewer lines: it is slow).
 """
@@ -31,6 +32,7 @@ from bertkit.precision import BF16_CPU_FLAGS, cpu_flags, fast_bf16
 
 ROOT = Path(__file__).resolve().parents[1]
 LINES = ROOT / "data" / "fortunes_en.txt"
+DTYPES = ("float32", "bfloat16", "int8")
 
 
 def minilm() -> Path:
@@ -145,10 +147,38 @@ def bench_recite(lm_dir: Path) -> dict:
     return result
 
 
+def bench_cloze(cloze_dir: Path, lines: int) -> dict:
+    """The demo cloze model's top-1 for every character of poem lines, each masked in turn, in bf16 and int8
+    against fp32: the share of the same filled character, and of right ones. On held-out Song lines
+    (fortunes-zh's song100) the memorising model is mostly wrong and its top tokens near ties; on the first
+    Tang lines it learned, it is sure."""
+    from score import SONG, poem_lines
+
+    if not (cloze_dir / "config.json").is_file() or not SONG.exists():
+        return {"skipped": f"needs {cloze_dir} (`make demo`) and {SONG} (Debian's fortunes-zh)"}
+    fillers = {dtype: pipeline("fill-mask", cloze_dir, dtype=dtype, top_k=1) for dtype in DTYPES}
+    result = {}
+    for name, path in (("song_heldout", SONG), ("tang_learned", ROOT / "data" / "tang300.txt")):
+        texts, answers = [], []
+        for line in poem_lines(path)[:lines]:
+            for i, character in enumerate(line):
+                if character not in "，。？！；：、":
+                    texts.append(line[:i] + "[MASK]" + line[i + 1 :])
+                    answers.append(character)
+        top = {dtype: [r[0]["token_str"] for r in fill(texts)] for dtype, fill in fillers.items()}
+        result[name] = {"masked_characters": len(texts)}
+        for dtype, got in top.items():
+            result[name][dtype] = {
+                "same_as_fp32": float(np.mean([a == b for a, b in zip(got, top["float32"], strict=True)])),
+                "right": float(np.mean([a == b for a, b in zip(got, answers, strict=True)])),
+            }
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
-        "what", nargs="?", default="all", choices=["all", "quality", "speed", "generate", "recite"]
+        "what", nargs="?", default="all", choices=["all", "quality", "speed", "generate", "recite", "cloze"]
     )
     parser.add_argument("--lines", type=int, default=2000, help="real lines for quality and speed")
     parser.add_argument(
@@ -156,6 +186,10 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--lm", type=Path, default=ROOT / "runs" / "demo" / "lm" / "final", help="demo LM")
+    parser.add_argument(
+        "--cloze", type=Path, default=ROOT / "runs" / "demo" / "final", help="demo cloze model"
+    )
+    parser.add_argument("--cloze-lines", type=int, default=300, help="held-out Song lines for cloze")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -177,6 +211,8 @@ def main() -> None:
         report["generate"] = bench_generate(args.repeats)
     if args.what in ("all", "recite"):
         report["recite"] = bench_recite(args.lm)
+    if args.what in ("all", "cloze"):
+        report["cloze"] = bench_cloze(args.cloze, args.cloze_lines)
     report["seconds"] = round(time.perf_counter() - start, 1)
     print(json.dumps(report, indent=2))
 

@@ -23,6 +23,8 @@ from bertkit.errors import InvalidArgumentError
 
 DTYPES = ("auto", "float32", "bfloat16", "int8")
 BF16_CPU_FLAGS = ("amx_bf16", "avx512_bf16")
+# int8 products accumulated in int32 (VNNI, AMX): without them, AVX2 sums pairs of 8-bit products in int16.
+INT8_CPU_FLAGS = ("amx_int8", "avx512_vnni", "avx_vnni")
 CPUINFO = Path("/proc/cpuinfo")
 
 logger = logging.getLogger(__name__)
@@ -40,6 +42,12 @@ def cpu_flags() -> frozenset[str]:
         if name.strip() == "flags":
             return frozenset(value.split())
     return frozenset()
+
+
+def int8_accumulates_in_int32() -> bool:
+    """Whether the CPU multiplies int8 with int32 sums; else an input of all 8 bits can saturate AVX2's int16
+    pair sums, and int8 layers quantize their inputs to 7 bits (torch's `reduce_range`)."""
+    return any(flag in cpu_flags() for flag in INT8_CPU_FLAGS)
 
 
 def fast_bf16(device: str | torch.device) -> tuple[bool, str]:

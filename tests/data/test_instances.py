@@ -133,6 +133,16 @@ def test_matched_negatives_have_the_form_of_true_pairs():
     assert form(google, 0)[3] == 1 and form(google, 1)[3] < 0.5
 
 
+def test_matched_random_b_is_as_long_as_the_true_b_not_as_the_room_left():
+    # Documents of two 5-token clauses, in 24 tokens of room: a random B that filled the room would run on
+    # into the next clause of its document, and its length would tell it from a true B of one clause.
+    lengths, offsets = np.full(400, 5), np.arange(0, 401, 2)
+    plan = plan_instances(lengths, offsets, 27, 0.0, np.random.default_rng(0), "matched")
+    for label in (0, 1):
+        rows = plan[plan[:, IS_RANDOM_NEXT] == label]
+        assert len(rows) > 50 and (rows[:, B_END] - rows[:, B_START] == 1).all()
+
+
 def test_matched_negatives_take_the_nearest_length_or_fall_back_to_google():
     # No other document has a sentence of 9 tokens: the nearest (8) is taken.
     lengths, offsets = np.array([5, 9, 5, 8, 8, 20, 20]), np.array([0, 3, 5, 7])
@@ -145,6 +155,33 @@ def test_matched_negatives_take_the_nearest_length_or_fall_back_to_google():
     plan = plan_instances(lengths, offsets, 24, 0.0, np.random.default_rng(0), "matched")
     random = plan[plan[:, IS_RANDOM_NEXT] == 1]
     assert len(random) and (random[:, B_START] != random[:, A_END]).all()
+
+
+@pytest.mark.parametrize("negatives", ["google", "matched"])
+def test_sentence_pairs_ask_every_sentence_with_its_next(negatives):
+    lengths, offsets = corpus(np.random.default_rng(30), docs=200, low=3, high=6)
+    plan = plan_instances(lengths, offsets, 27, 0.5, np.random.default_rng(31), negatives, "sentences")
+    # Every sentence is segment A once, alone, and B is one sentence.
+    assert np.array_equal(plan[:, A_START], np.arange(len(lengths)))
+    assert (plan[:, A_END] - plan[:, A_START] == 1).all() and (plan[:, B_END] - plan[:, B_START] == 1).all()
+    last = np.isin(plan[:, A_END], offsets[1:])
+    label = plan[:, IS_RANDOM_NEXT]
+    assert (plan[label == 0, B_START] == plan[label == 0, A_END]).all() and not (last & (label == 0)).any()
+    assert np.mean(label[~last] == 0) == pytest.approx(0.5, abs=0.05)
+    random = plan[label == 1]
+    assert (document_of(offsets, random[:, B_START]) != document_of(offsets, random[:, A_START])).all()
+    if negatives == "google":  # a last sentence has no next: its B is random
+        assert (label[last] == 1).all()
+    else:  # ... and asked nothing; a random B is as long as the next sentence
+        assert (label[last] == IGNORE_INDEX).all()
+        assert (lengths[random[:, B_START]] == lengths[random[:, A_END]]).all()
+
+
+def test_unknown_pairs_is_a_clear_error():
+    with pytest.raises(InvalidArgumentError, match="`pairs` must be one of segments, sentences"):
+        plan_instances(
+            np.full(8, 5), np.array([0, 4, 8]), 64, 0.1, np.random.default_rng(0), "google", "lines"
+        )
 
 
 def test_unknown_negatives_is_a_clear_error():

@@ -67,7 +67,7 @@ def test_every_arm_end_to_end(fortunes_dir, tmp_path):
     args = [
         "--out", str(out), "--fortunes", str(fortunes_dir), "--per-topic", "20", "--vocab-size", "300",
         "--seq-len", "32", "--pretrain-batch-size", "8", "--max-length", "32", "--batch-size", "8",
-        "--epochs", "1", "--max-steps", "2", "--seeds", "0",
+        "--epochs", "1", "--max-steps", "2", "--seeds", "0", "--mlm-probability", "0.3",
     ]  # fmt: skip
     results = experiment.main([*args, "--minutes", "0.02", "--objective", "mlm"])
     assert json.loads((out / "results.json").read_text()) == json.loads(json.dumps(results))
@@ -87,6 +87,9 @@ def test_every_arm_end_to_end(fortunes_dir, tmp_path):
             pre = run["pretraining"]
             assert pre["steps"] >= 1 and 0 < pre["seconds"] < 60
             assert 0 <= pre["heldout_mlm_acc"] <= 1 and pre["heldout_masked"] > 0
+    # The pre-training masked 30% of the tokens, as asked.
+    run_file = out / "pretrain" / "bertkit-mlm-0.02min-seed0" / "run.json"
+    assert json.loads(run_file.read_text())["mlm_probability"] == 0.3
     assert set(results["curve"]) == {"bertkit", "transformers"}
     assert set(results["curve"]["bertkit"]) == {"0", "0.02"}
     # The masked LM alone: no next-sentence figures in the run's log.
@@ -94,8 +97,20 @@ def test_every_arm_end_to_end(fortunes_dir, tmp_path):
     assert all("mlm_acc" in json.loads(line) and "nsp_acc" not in json.loads(line) for line in log)
 
     # Pre-trained models are reused by a rerun with the same settings; MLM + NSP logs both figures.
-    again = experiment.main([*args, "--minutes", "0.02", "--arms", "bertkit", "random"])
+    again = experiment.main(
+        [*args, "--minutes", "0.02", "--objective", "mlm+nsp", "--arms", "bertkit", "random"]
+    )
     assert {r["name"] for r in again["runs"]} == {"random-seed0", "bertkit-mlm+nsp-0.02min-seed0"}
     assert again["runs"][0]["pretraining"] == runs["random-seed0"]["pretraining"]
     log = (out / "pretrain" / "bertkit-mlm+nsp-0.02min-seed0" / "metrics.jsonl").read_text().splitlines()
     assert "nsp_acc" in json.loads(log[-1])
+
+
+@pytest.mark.parametrize(
+    "flag", [["--minutes", "0"], ["--mlm-probability", "0"], ["--mlm-probability", "1.5"]]
+)
+def test_bad_settings_stop_before_any_work(flag, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        experiment.main(["--out", str(tmp_path / "run"), *flag])
+    assert stop.value.code == 2 and flag[0] in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -254,6 +254,15 @@ def test_score_perplexity_and_next_commands(poet_dir, poem, tmp_path, capsys):
     ranked = json.loads(run(capsys, "next", *model, "床前", "--top-k", "2", "--json"))
     assert [c["token_str"] for c in ranked][0] == "明" and len(ranked) == 2
     assert run(capsys, "next", *model, "床前").splitlines()[0].split()[:2] == ["1", "明"]
+    in_int8 = json.loads(run(capsys, "next", *model, "床前", "--dtype", "int8", "--json"))
+    assert in_int8[0]["token_str"] == "明" and in_int8[0]["score"] == pytest.approx(
+        ranked[0]["score"], abs=0.05
+    )
+    [int8] = [
+        json.loads(line)
+        for line in run(capsys, "score", *model, poem, "--json", "--dtype", "int8").splitlines()
+    ]
+    assert int8["log_prob"] == pytest.approx(expected[0]["log_prob"], abs=0.5)
 
     explained = run(capsys, "recite", *model, "床前", "--explain", "2").splitlines()
     assert explained[0] == poem and explained[1].split()[0] == "明" and explained[1].split()[3] == "明"

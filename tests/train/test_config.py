@@ -55,6 +55,8 @@ def test_bad_toml(tmp_path):
         ("short_seq_prob", 1.5, r"`short_seq_prob` must be a number in \[0, 1\]"),
         ("warmup_steps", 5000, r"`warmup_steps` \(5000\) exceeds `max_steps` \(1000\)"),
         ("dropout", 1.0, r"`dropout` must be a number in \[0, 1\)"),
+        ("nsp_pairs", "lines", "`nsp_pairs` must be one of segments, sentences, got 'lines'"),
+        ("nsp_weight", -1.0, "`nsp_weight` must be a finite number >= 0, got -1.0"),
     ],
 )
 def test_invalid_values_name_the_parameter(field, value, message):

@@ -4,7 +4,9 @@ import torch.nn.functional as F
 
 from bertkit.config import BertConfig
 from bertkit.model import BertForPreTraining, BertLMHeadModel
+from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train import config
+from bertkit.train.loop import pretrain
 from bertkit.train.pretraining import (
     CLM_COUNTS,
     MLM_COUNTS,
@@ -13,6 +15,8 @@ from bertkit.train.pretraining import (
     measure_clm,
     measure_mlm,
     mlm_metrics,
+    model_config,
+    weighted_loss,
 )
 
 
@@ -72,3 +76,23 @@ def test_nothing_counted_gives_no_figures():
         "perplexity": None,
     }
     assert mlm_metrics(dict.fromkeys(MLM_COUNTS, 0.0)) == {"loss": None, "mlm_acc": None, "nsp_acc": None}
+
+
+def test_nsp_weight_scales_the_next_sentence_loss(small_run, tmp_path):
+    torch.manual_seed(0)
+    model = BertForPreTraining(BertConfig.preset("tiny", vocab_size=40))
+    ids = torch.randint(5, 40, (4, 12))
+    labels = torch.full_like(ids, -100)
+    labels[:, 3] = ids[:, 3]
+    out = model(ids, labels=labels, next_sentence_label=torch.tensor([0, 1, 1, 0]))
+    assert weighted_loss(out, 3.0).item() == pytest.approx((out.mlm_loss + 3 * out.nsp_loss).item())
+    # A run weighted 0: the next-sentence head and the pooler get no gradient and end as they began; the
+    # rest learns.
+    cfg = small_run(tmp_path / "run", nsp_weight=0.0, weight_decay=0.0, eval_every=0)
+    trained = BertForPreTraining.from_pretrained(pretrain(cfg))
+    torch.manual_seed(cfg.seed)
+    initial = BertForPreTraining(model_config(cfg, WordPieceTokenizer.from_pretrained(cfg.tokenizer)))
+    for name in ("cls.seq_relationship.weight", "bert.pooler.dense.weight"):
+        assert torch.equal(trained.get_parameter(name), initial.get_parameter(name))
+    name = "bert.embeddings.word_embeddings.weight"
+    assert not torch.equal(trained.get_parameter(name), initial.get_parameter(name))

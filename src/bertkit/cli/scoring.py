@@ -3,6 +3,7 @@
 import argparse
 import json
 
+from bertkit.cli.flags import add_dtype_flag
 from bertkit.errors import InvalidArgumentError
 
 MODEL_HELP = "model directory with a causal-LM head (bertkit pretrain --objective clm) or a masked-LM head"
@@ -37,6 +38,7 @@ def _scoring_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-size", type=int, default=32, metavar="N", help="rows per forward pass (default: 32)"
     )
+    add_dtype_flag(p)
 
 
 def _scorer(args: argparse.Namespace, **options):
@@ -49,6 +51,7 @@ def _scorer(args: argparse.Namespace, **options):
         pll=args.pll,
         stride=args.stride,
         score_end=args.score_end,
+        dtype=args.dtype,
         **options,
     )
 
@@ -148,13 +151,14 @@ def add_next(sub) -> None:
     p.add_argument("--model", required=True, metavar="DIR", help="model directory with a causal-LM head")
     p.add_argument("--top-k", type=int, default=5, metavar="K", help="candidates to print (default: 5)")
     p.add_argument("--json", action="store_true", help='a JSON list of {"token", "token_str", "score"}')
+    add_dtype_flag(p)
     p.set_defaults(func=_next)
 
 
 def _next(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
-    ranked = pipeline("next-token", args.model, top_k=args.top_k)(args.text)
+    ranked = pipeline("next-token", args.model, top_k=args.top_k, dtype=args.dtype)(args.text)
     if args.json:
         _print_json(ranked)
         return

@@ -19,7 +19,16 @@ clause each) the head can learn the kind of B instead of whether it follows A. M
 sentence exactly as long (in tokens) as the one that truly follows A, in another document of at least two
 sentences (the kind of document true pairs come from); and a chunk of one sentence, which has no next
 sentence, keeps a random B for the masked LM but no NSP label (IGNORE_INDEX) instead of always being "random".
+A random B is as long as the true B would have been, not as the room left in the input.
+
+`pairs="sentences"` asks a next sentence of every sentence instead of chunking: each sentence of a document is
+segment A of one instance, and B is the next sentence (half the time) or one random sentence; a document's
+last sentence has no next, so its B is always random (RoBERTa's SENTENCE-PAIR inputs). Every two neighbours
+are asked about, every sentence starts an input, and `short_seq_prob` is unused: an input is as long as its
+two sentences.
 """
+
+from __future__ import annotations
 
 import numpy as np
 
@@ -32,6 +41,7 @@ from bertkit.tokenizer.template import pair_template
 # numbering; IS_RANDOM_NEXT is the NSP label (1 when B does not follow A; IGNORE_INDEX when none is asked).
 A_START, A_END, B_START, B_END, IS_RANDOM_NEXT = range(5)
 NEGATIVES = ("google", "matched")  # how a random segment B is drawn (see above)
+PAIRS = ("segments", "sentences")  # what segments A and B are: chunks of sentences, or one sentence each
 SPECIAL_TOKENS_PER_PAIR = pair_template(0, 0).length  # [CLS] A [SEP] B [SEP]
 
 
@@ -42,14 +52,17 @@ def plan_instances(
     short_seq_prob: float,
     rng: np.random.Generator,
     negatives: str = "google",
+    pairs: str = "segments",
 ) -> np.ndarray:
     """The NSP instances of one pass over the corpus, as an (N, 5) int64 array of sentence ranges and labels.
 
     `sentence_lengths[s]` is the token count of sentence s; document d is sentences
     `document_offsets[d]:document_offsets[d + 1]`. Instances come out in document order; shuffle them after.
-    `negatives` is one of NEGATIVES: Google's random segments, or ones matched to the true pairs' form.
+    `negatives` is one of NEGATIVES: Google's random segments, or ones matched to the true pairs' form;
+    `pairs` one of PAIRS: Google's chunks of sentences, or every sentence with its next one.
     """
     check_choice("`negatives`", negatives, NEGATIVES)
+    check_choice("`pairs`", pairs, PAIRS)
     num_documents = len(document_offsets) - 1
     if num_documents < 1:
         raise TrainingError("the corpus has no documents to build pre-training instances from")
@@ -64,6 +77,9 @@ def plan_instances(
     same_length = _SameLength(sentence_lengths, document_offsets) if negatives == "matched" else None
     plan: list[tuple[int, int, int, int, int]] = []
     for doc in range(num_documents):
+        if pairs == "sentences":
+            plan += _sentence_pairs(lengths, offsets, doc, rng, same_length)
+            continue
         doc_start, doc_end = offsets[doc], offsets[doc + 1]
         target = _target_length(max_num_tokens, short_seq_prob, rng)
         chunk_start, chunk_length = doc_start, 0
@@ -81,11 +97,10 @@ def plan_instances(
                     start = same_length.draw(lengths[a_end], doc, rng) if same_length and has_next else None
                     if start is None:
                         b_start, b_end = _random_span(lengths, offsets, doc, chunk_start, b_length, rng)
-                    else:
-                        b_start, b_end = (
-                            start,
-                            _span_end(lengths, start, same_length.end_of_doc(start), b_length),
-                        )
+                    else:  # as long as the true B, not as the room left: a longer B would give it away
+                        true_b_length = sum(lengths[a_end:chunk_end])
+                        b_end = _span_end(lengths, start, same_length.end_of_doc(start), true_b_length)
+                        b_start = start
                     label = 1 if same_length is None or has_next else IGNORE_INDEX
                     plan.append((chunk_start, a_end, b_start, b_end, label))
                     s = a_end - 1  # the chunk's unused sentences start the next chunk
@@ -95,6 +110,29 @@ def plan_instances(
                 target = _target_length(max_num_tokens, short_seq_prob, rng)
             s += 1
     return np.array(plan, dtype=np.int64).reshape(-1, 5)
+
+
+def _sentence_pairs(
+    lengths: list[int],
+    offsets: list[int],
+    doc: int,
+    rng: np.random.Generator,
+    same_length: _SameLength | None,
+) -> list[tuple[int, int, int, int, int]]:
+    """Each sentence of document `doc` as segment A; B is the next sentence (label 0) or a random sentence
+    (label 1; for the last sentence with matched negatives, IGNORE_INDEX: it has no next sentence)."""
+    rows = []
+    doc_end = offsets[doc + 1]
+    for s in range(offsets[doc], doc_end):
+        has_next = s + 1 < doc_end
+        if has_next and rng.random() < 0.5:
+            rows.append((s, s + 1, s + 1, s + 2, 0))
+            continue
+        start = same_length.draw(lengths[s + 1], doc, rng) if same_length and has_next else None
+        if start is None:
+            start, _ = _random_span(lengths, offsets, doc, s, 1, rng)
+        rows.append((s, s + 1, start, start + 1, 1 if same_length is None or has_next else IGNORE_INDEX))
+    return rows
 
 
 def _target_length(max_num_tokens: int, short_seq_prob: float, rng: np.random.Generator) -> int:

@@ -22,6 +22,7 @@ from bertkit.data.instances import (
     B_START,
     IS_RANDOM_NEXT,
     NEGATIVES,
+    PAIRS,
     SPECIAL_TOKENS_PER_PAIR,
     plan_instances,
     truncate_seq_pair,
@@ -39,6 +40,7 @@ class BatchSpec:
     max_seq_length: int
     short_seq_prob: float
     nsp_negatives: str
+    nsp_pairs: str
     cls_token_id: int
     sep_token_id: int
     pad_token_id: int
@@ -63,6 +65,7 @@ class MaskedPairs(EpochPlan):
             s.short_seq_prob,
             rng,
             s.nsp_negatives,
+            s.nsp_pairs,
         )
         return plan[rng.permutation(len(plan))]
 
@@ -104,7 +107,8 @@ _FIELDS = ("input_ids", "token_type_ids", "attention_mask", "labels")
 class PretrainingData(EpochBatches):
     """Iterating yields batches (dicts of torch tensors): input_ids, token_type_ids, attention_mask,
     labels (-100 where nothing is predicted) and next_sentence_label (0: B follows A, 1: B is random; -100
-    where no next sentence is asked, with `nsp_negatives="matched"`: see bertkit.data.instances).
+    where no next sentence is asked, with `nsp_negatives="matched"`: see bertkit.data.instances, also for
+    `nsp_pairs`).
 
     The iteration is endless (epoch after epoch) and starts at the position `state_dict()` describes;
     `load_state_dict()` of a saved position makes the next batches exactly those that followed it.
@@ -121,6 +125,7 @@ class PretrainingData(EpochBatches):
         max_predictions_per_seq: int = 20,
         short_seq_prob: float = 0.1,
         nsp_negatives: str = "google",
+        nsp_pairs: str = "segments",
         whole_word_mask: bool = False,
         split: str = "train",
         seed: int = 0,
@@ -131,6 +136,7 @@ class PretrainingData(EpochBatches):
         check_int("`max_seq_length`", max_seq_length, minimum=SPECIAL_TOKENS_PER_PAIR + 2)
         check_data_settings(mlm_probability, max_predictions_per_seq, short_seq_prob)
         check_choice("`nsp_negatives`", nsp_negatives, NEGATIVES)
+        check_choice("`nsp_pairs`", nsp_pairs, PAIRS)
         check_sharding(batch_size, split, rank, world_size, num_workers)
         index, tokenizer = open_split(data_dir, tokenizer, split)
         specials = [
@@ -153,6 +159,7 @@ class PretrainingData(EpochBatches):
             max_seq_length=max_seq_length,
             short_seq_prob=short_seq_prob,
             nsp_negatives=nsp_negatives,
+            nsp_pairs=nsp_pairs,
             cls_token_id=tokenizer.cls_token_id,
             sep_token_id=tokenizer.sep_token_id,
             pad_token_id=tokenizer.pad_token_id,

@@ -15,22 +15,45 @@ from bertkit.checkpoint.load import load_pretrained, read_config
 from bertkit.errors import InvalidArgumentError
 from bertkit.hub import resolve_pretrained
 from bertkit.model import BertForMaskedLM, BertLMHeadModel, BertModel, BertPreTrainedModel
-from bertkit.precision import inference_dtype
+from bertkit.precision import inference_dtype, int8_accumulates_in_int32
 from bertkit.tokenizer import WordPieceTokenizer
 
 NO_CAUSAL_HEAD = "has no causal language-model head; train one with `bertkit pretrain --objective clm`"
 
 
 class Int8Linear(quantized.Linear):
-    """torch's dynamically quantized linear layer (int8 weights per output channel, each input quantized to
-    int8 as it comes), with all 8 bits of the input: torch's own keeps 7 (`reduce_range`, which spares
-    AVX2's int16 pair sums from saturating). Measured with all-MiniLM-L6-v2 on an AVX2 CPU, 8 bits take the
-    sentence vectors' mean cosine to fp32 from 0.97 to 0.99 (docs/benchmarks.md); AVX512-VNNI and AMX
-    accumulate in int32 and never saturate."""
+    """torch's dynamically quantized linear layer (int8 weights per output channel, each input quantized as it
+    comes), with one quantization scale per token instead of one per input.
+
+    torch quantizes a whole input with one scale, so a token whose values are small next to another token's
+    outliers keeps only a few levels. Dividing each token by its largest magnitude first, and multiplying its
+    output back (a linear map commutes with the scale; the bias is added afterwards, in float), gives every
+    token the whole range through the same kernel. Inputs keep 8 bits where the CPU sums int8 products in
+    int32 (VNNI, AMX), 7 where AVX2's int16 pair sums would saturate on tokens that fill the range
+    (precision.int8_accumulates_in_int32). docs/benchmarks.md has what each choice measured."""
+
+    reduce_range = True
+
+    @classmethod
+    def from_float(cls, mod: nn.Module, use_precomputed_fake_quant: bool = False) -> Int8Linear:
+        layer = super().from_float(mod, use_precomputed_fake_quant)
+        weight, bias = layer._weight_bias()
+        layer.set_weight_bias(weight, None)
+        layer.float_bias = None if bias is None else bias.detach().float()
+        layer.reduce_range = not int8_accumulates_in_int32()
+        return layer
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         packed = self._packed_params._packed_params
-        return torch.ops.quantized.linear_dynamic(x, packed, reduce_range=False).to(x.dtype)
+        if x.numel() == x.shape[-1]:  # one token (a generation step): its own range already, skip the scaling
+            y = torch.ops.quantized.linear_dynamic(x.float(), packed, reduce_range=self.reduce_range)
+        else:
+            scale = x.detach().abs().amax(dim=-1, keepdim=True).float().clamp_min(1e-12)  # (..., 1) per token
+            y = torch.ops.quantized.linear_dynamic(x.float() / scale, packed, reduce_range=self.reduce_range)
+            y = y * scale
+        if self.float_bias is not None:
+            y = y + self.float_bias
+        return y.to(x.dtype)
 
 
 def with_dtype(model: BertPreTrainedModel, dtype: str) -> BertPreTrainedModel:

@@ -14,6 +14,7 @@ encoder for every position of every masked copy.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,12 +27,14 @@ from bertkit.checks import check_choice, check_int
 from bertkit.constants import CONTINUATION
 from bertkit.errors import InvalidArgumentError
 from bertkit.model import BertForMaskedLM, BertLMHeadModel, BertPreTrainedModel
-from bertkit.pipelines.base import Pipeline, as_text, checkpoint_architecture
+from bertkit.pipelines.base import MAX_BATCH_TOKENS, Pipeline, as_text, checkpoint_architecture
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.tokenizer.encoding import Encoding
 
 PLL_METRICS = ("within_word_l2r", "original")
 LM_HEADS = ("BertLMHeadModel", "BertForMaskedLM", "BertForPreTraining")
+# One forward pass: where its scored tokens go among all the texts' (N,), their hidden states (N, H) and ids (N,).
+Batch = tuple[np.ndarray, torch.Tensor, torch.Tensor]
 
 
 def perplexity(mean_log_prob: float) -> float:
@@ -70,16 +73,15 @@ def unknown_characters(tokenizer: WordPieceTokenizer, text: str, encoding: Encod
 
 @dataclass(slots=True)
 class Row:
-    """One row of a forward pass: a text, a window of a long one, or a masked copy of one. The tokens at
-    `predict_at` (row positions) are scored against `targets`, which are the text's scored tokens
-    `first`, `first + 1`, ...; columns `masked[0]:masked[1]` are replaced by [MASK] first."""
+    """One row of a causal model's forward pass: a text, or a window of a long one. The tokens at `predict_at`
+    (row positions) are scored against `targets`, which are the text's scored tokens `first`, `first + 1`,
+    ..."""
 
     ids: list[int]
     text: int
     first: int
     predict_at: list[int]
     targets: list[int]
-    masked: tuple[int, int] = (0, 0)
 
     @property
     def type_ids(self) -> list[int]:  # one segment: what tensor_batch reads beside the ids
@@ -134,7 +136,7 @@ class TextScoringPipeline(Pipeline):
                 )
         if self.causal:
             sequences = [e.ids if options["score_end"] else e.ids[:-1] for e in encodings]
-            rows = self._windows(sequences, options["stride"])
+            batches = self._causal_batches(self._windows(sequences, options["stride"]), sequences)
         else:
             if options["stride"] is not None:
                 raise InvalidArgumentError(
@@ -142,9 +144,9 @@ class TextScoringPipeline(Pipeline):
                     "each text whole (pseudo-log-likelihood)"
                 )
             sequences = [e.ids[:-1] for e in encodings]  # [CLS] and the text: [SEP] is context, not scored
-            rows = self._masked_copies(encodings, options["pll"])
+            batches = self._masked_batches(encodings, options["pll"])
         k = options["top_k_alternatives"]
-        log_probs, alternatives = self._score(rows, [len(s) - 1 for s in sequences], k)
+        log_probs, alternatives = self._score(batches, [len(s) - 1 for s in sequences], k)
         results = []
         for i, sequence in enumerate(sequences):
             total = float(log_probs[i].sum())
@@ -189,85 +191,101 @@ class TextScoringPipeline(Pipeline):
                     break
         return rows
 
-    def _masked_copies(self, encodings: list[Encoding], pll: str) -> list[Row]:
-        """PLL rows: one copy of each text per token, that token masked (and with within_word_l2r, the pieces
-        of its word after it)."""
-        rows = []
+    def _masked_batches(self, encodings: list[Encoding], pll: str) -> Iterator[Batch]:
+        """PLL batches: one copy of each text per token, that token masked (and with within_word_l2r, the
+        pieces of its word after it). The copies of texts of one length run together, unpadded, at most
+        MAX_BATCH_TOKENS tokens a batch; built as arrays, since a text of n tokens makes n copies."""
+        by_length: dict[int, list[int]] = {}
         for i, e in enumerate(encodings):
             if len(e.ids) > self.max_length:
                 raise InvalidArgumentError(
                     f"text {i} has {len(e.ids)} tokens, more than the model's {self.max_length} positions; a "
                     "masked model scores a text whole, so split it"
                 )
-            n = len(e.ids) - 1  # the text's tokens are 1 .. n-1
-            last = list(range(n))  # per position, the last position its copy masks
-            if pll == "within_word_l2r":
-                tokens = e.tokens
-                for p in range(n - 2, 0, -1):
-                    if tokens[p + 1].startswith(CONTINUATION):
-                        last[p] = last[p + 1]
-            rows += [Row(e.ids, i, p - 1, [p], [e.ids[p]], (p, last[p] + 1)) for p in range(1, n)]
-        return rows
+            by_length.setdefault(len(e.ids), []).append(i)
+        starts = np.cumsum([0] + [len(e.ids) - 2 for e in encodings])  # each text's first scored token
+        for length, texts in sorted(by_length.items(), reverse=True):
+            n = length - 2  # scored tokens (and copies) per text: positions 1 .. n
+            ids = np.array([encodings[i].ids for i in texts])  # (texts, length)
+            positions = np.tile(np.arange(1, n + 1), len(texts))  # (copies,) the masked token of each copy
+            stops = np.concatenate([_mask_stops(encodings[i].tokens, pll) for i in texts])
+            text_rows = np.repeat(np.arange(len(texts)), n)
+            where = starts[texts][text_rows] + positions - 1
+            per_batch = max(1, MAX_BATCH_TOKENS // length)
+            for b in range(0, len(positions), per_batch):
+                rows = slice(b, b + per_batch)
+                yield (
+                    where[rows],
+                    self._masked_hidden(ids[text_rows[rows]], positions[rows], stops[rows]),
+                    torch.from_numpy(ids[text_rows[rows], positions[rows]]),
+                )
 
-    def _score(
-        self, rows: list[Row], counts: list[int], top_k: int
-    ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
-        """Per text, its `count` tokens' log-probabilities and, with top_k, their alternatives (probabilities,
-        ids), from the rows run in length-bucketed batches."""
-        log_probs = [np.zeros(n, dtype=np.float64) for n in counts]
-        alternatives = [(np.zeros((n, top_k)), np.zeros((n, top_k), dtype=np.int64)) for n in counts]
+    def _causal_batches(self, rows: list[Row], sequences: list[list[int]]) -> Iterator[Batch]:
+        """The causal rows in length-bucketed batches, with each scored token's place among the texts'."""
+        starts = np.cumsum([0] + [len(s) - 1 for s in sequences])  # each text's first scored token
         for indices, batch in self.batches(rows):
             chosen = [rows[i] for i in indices]
-            device = batch["input_ids"].device
-            hidden = self._causal_hidden(batch, chosen) if self.causal else self._masked_hidden(batch, chosen)
-            targets = torch.tensor([t for r in chosen for t in r.targets], device=device)
-            scores, best = token_log_probs(self.model.cls.predictions, hidden, targets, top_k)
-            scores = scores.cpu().numpy()
+            hidden = self.model.bert(**batch).last_hidden_state  # (B, T, H)
+            device = hidden.device
+            at_rows = torch.tensor([b for b, r in enumerate(chosen) for _ in r.predict_at], device=device)
+            at_columns = torch.tensor([p for r in chosen for p in r.predict_at], device=device)
+            where = np.concatenate([r.first + np.arange(len(r.targets)) + starts[r.text] for r in chosen])
+            targets = torch.tensor([t for r in chosen for t in r.targets])
+            yield where, hidden[at_rows, at_columns], targets
+
+    def _score(
+        self, batches: Iterator[Batch], counts: list[int], top_k: int
+    ) -> tuple[list[np.ndarray], list[tuple[np.ndarray, np.ndarray]]]:
+        """Per text, its `count` tokens' log-probabilities and, with top_k, their alternatives (probabilities,
+        ids), from `batches` of (places among all the texts' scored tokens, hidden states, targets)."""
+        total = sum(counts)
+        log_probs = np.zeros(total, dtype=np.float64)
+        alternatives = (np.zeros((total, top_k)), np.zeros((total, top_k), dtype=np.int64))
+        for where, hidden, targets in batches:
+            scores, best = token_log_probs(
+                self.model.cls.predictions, hidden, targets.to(hidden.device), top_k
+            )
+            log_probs[where] = scores.cpu().numpy()
             if best is not None:
-                best = tuple(t.cpu().numpy() for t in best)
-            offset = 0
-            for r in chosen:
-                n = len(r.targets)
-                log_probs[r.text][r.first : r.first + n] = scores[offset : offset + n]
-                if best is not None:
-                    for kept, found in zip(alternatives[r.text], best, strict=True):
-                        kept[r.first : r.first + n] = found[offset : offset + n]
-                offset += n
-        return log_probs, alternatives
+                for kept, found in zip(alternatives, best, strict=True):
+                    kept[where] = found.cpu().numpy()
+        splits = np.cumsum(counts)[:-1]
+        per_text = [np.split(a, splits) for a in alternatives]
+        return np.split(log_probs, splits), list(zip(*per_text, strict=True))
 
-    def _causal_hidden(self, batch: dict[str, Any], rows: list[Row]) -> torch.Tensor:
-        """(N, H): the causal model's last hidden state at every row's `predict_at` positions, in order."""
-        hidden = self.model.bert(**batch).last_hidden_state  # (B, T, H)
-        at_rows = [b for b, r in enumerate(rows) for _ in r.predict_at]
-        at_columns = [p for r in rows for p in r.predict_at]
-        return hidden[
-            torch.tensor(at_rows, device=hidden.device), torch.tensor(at_columns, device=hidden.device)
-        ]
-
-    def _masked_hidden(self, batch: dict[str, Any], rows: list[Row]) -> torch.Tensor:
-        """(B, H): each masked copy's last hidden state at its one scored position.
+    def _masked_hidden(self, ids: np.ndarray, positions: np.ndarray, stops: np.ndarray) -> torch.Tensor:
+        """(B, H): each copy's last hidden state at its masked position, for `ids` (B, T) with columns
+        `positions:stops` masked.
 
         Without a causal mask, attention treats the tokens as a set, each placed by its position embedding: so
         each copy's scored token is moved to the front with its position id kept, and the last layer runs for
         that first position alone (BertModel's `cls_only`), skipping the other positions' queries and
         feed-forward there."""
-        ids = batch["input_ids"]  # (B, T)
-        columns = torch.arange(ids.shape[1], device=ids.device)  # (T,)
-        start, stop = torch.tensor([r.masked for r in rows], device=ids.device).T  # (B,) each
-        ids = ids.masked_fill(
-            (columns >= start[:, None]) & (columns < stop[:, None]), self.tokenizer.mask_token_id
-        )
-        scored = torch.tensor([r.predict_at[0] for r in rows], device=ids.device)[:, None]  # (B, 1)
-        # [p, 0, ..., p-1, p+1, ...]: padding, after every real token, stays where it is.
-        order = torch.where(columns == 0, scored, columns - (columns <= scored).long())  # (B, T)
+        device = self.device
+        columns = np.arange(ids.shape[1])
+        masked = (columns >= positions[:, None]) & (columns < stops[:, None])
+        ids = np.where(masked, self.tokenizer.mask_token_id, ids)
+        scored = positions[:, None]
+        order = np.where(columns == 0, scored, columns - (columns <= scored))  # [p, 0, ..., p-1, p+1, ...]
+        order = torch.from_numpy(order).to(device)
         out = self.model.bert(
-            ids.gather(1, order),
-            batch["attention_mask"],
-            batch["token_type_ids"],
+            torch.from_numpy(np.take_along_axis(ids, order.cpu().numpy(), 1)).to(device),
             position_ids=order,
             cls_only=True,
         )
         return out.last_hidden_state[:, 0]
+
+
+def _mask_stops(tokens: list[str], pll: str) -> np.ndarray:
+    """Per scored token 1 .. n of a text's tokens ([CLS] text [SEP]), where its copy's masked span ends: the
+    next token (`original`), or the end of its word (`within_word_l2r`: the word's later pieces masked too)."""
+    n = len(tokens) - 2
+    stops = np.arange(2, n + 2)
+    if pll == "within_word_l2r":
+        for p in range(n - 1, 0, -1):  # stops[p - 1] is position p's
+            if tokens[p + 1].startswith(CONTINUATION):
+                stops[p - 1] = stops[p]
+    return stops
 
 
 class NextTokenPipeline(Pipeline):

@@ -13,7 +13,7 @@ from typing import Any, ClassVar, Self
 
 from bertkit.checks import check_choice, check_int, check_probability
 from bertkit.config import PRESETS
-from bertkit.data.instances import NEGATIVES
+from bertkit.data.instances import NEGATIVES, PAIRS
 from bertkit.data.loader import check_data_settings
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import read_settings
@@ -176,7 +176,8 @@ class PretrainConfig(TrainConfig):
     dropout: float | None = None
 
     # The data: for mlm, instances as Google's create_pretraining_data.py builds them, masked afresh every
-    # epoch (`nsp_negatives` "matched": random segments B of the true ones' form, bertkit.data.instances);
+    # epoch (`nsp_negatives` "matched": random segments B of the true ones' form; `nsp_pairs` "sentences":
+    # every sentence with its next one instead of Google's chunks of sentences; bertkit.data.instances);
     # for clm, documents cut into rows of seq_len: laid end to end (`packing`), or each document starting its
     # own row (no packing: what a model that continues a text from its start needs), and the mlm settings
     # unused.
@@ -186,6 +187,8 @@ class PretrainConfig(TrainConfig):
     max_predictions_per_seq: int = 20
     short_seq_prob: float = 0.1
     nsp_negatives: str = "google"
+    nsp_pairs: str = "segments"
+    nsp_weight: float = 1.0  # loss = MLM loss + nsp_weight x NSP loss (1: BERT's sum)
     whole_word_mask: bool = False
     num_workers: int = 1
 
@@ -202,6 +205,9 @@ class PretrainConfig(TrainConfig):
         check_data_settings(self.mlm_probability, self.max_predictions_per_seq, self.short_seq_prob)
         check_choice("`objective`", self.objective, OBJECTIVES)
         check_choice("`nsp_negatives`", self.nsp_negatives, NEGATIVES)
+        check_choice("`nsp_pairs`", self.nsp_pairs, PAIRS)
+        if not (math.isfinite(self.nsp_weight) and self.nsp_weight >= 0):
+            raise InvalidArgumentError(f"`nsp_weight` must be a finite number >= 0, got {self.nsp_weight!r}")
         check_choice("`preset`", self.preset, tuple(PRESETS))
         if self.dropout is not None:
             check_probability("`dropout`", self.dropout)

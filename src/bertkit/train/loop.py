@@ -131,8 +131,9 @@ def _train(
                 with model.no_sync() if ctx.enabled and not last else nullcontext():
                     with autocast:
                         out = model(**batch)
-                    (out.loss / cfg.grad_accum).backward()
-                counters += _counts(objective, out, batch)
+                    minimised = out.loss if objective.loss is None else objective.loss(out)
+                    (minimised / cfg.grad_accum).backward()
+                counters += _counts(objective, out, batch, minimised)
             counters = all_reduce_sum(counters, ctx).cpu()
             loss = counters[LOSS].item() / counters[BATCHES].item()  # mean over micro-batches and processes
             lr = cfg.lr * schedule.factor(state.step, state.train_seconds)
@@ -247,9 +248,10 @@ def next_batch(batches):
 
 
 @torch.no_grad()
-def _counts(objective: Objective, out, batch: Batch) -> torch.Tensor:
-    """The loop's counters of one micro-batch (LOSS, BATCHES, TOKENS), then the objective's."""
-    own = stack_counts(out.loss.detach(), 1, batch["attention_mask"].sum())
+def _counts(objective: Objective, out, batch: Batch, loss: torch.Tensor | None = None) -> torch.Tensor:
+    """The loop's counters of one micro-batch (LOSS: `loss`, by default the model's; BATCHES, TOKENS), then
+    the objective's."""
+    own = stack_counts((out.loss if loss is None else loss).detach(), 1, batch["attention_mask"].sum())
     return torch.cat([own, objective.measure(out, batch)])
 
 

@@ -61,6 +61,8 @@ class Objective:
     # called in every process at each evaluation point, model in eval mode under inference, and returns the
     # figures of the whole validation set in every process (each predicts its share; they gather).
     validate: Validate | None = None
+    # What is minimised, from the model's output; None: the model's own loss (`out.loss`).
+    loss: Callable[[ModelOutput], torch.Tensor] | None = None
 
 
 def stack_counts(*values: torch.Tensor | int) -> torch.Tensor:

@@ -49,10 +49,18 @@ def mlm_objective(cfg: PretrainConfig, ctx: Distributed) -> Objective:
         max_predictions_per_seq=cfg.max_predictions_per_seq,
         short_seq_prob=cfg.short_seq_prob,
         nsp_negatives=cfg.nsp_negatives,
+        nsp_pairs=cfg.nsp_pairs,
         whole_word_mask=cfg.whole_word_mask,
     )
     parts = _pretraining(cfg, ctx, partial(PretrainingData, **masking), BertForPreTraining)
-    return Objective(*parts, MLM_COUNTS, measure_mlm, mlm_metrics)
+    loss = None if cfg.nsp_weight == 1 else partial(weighted_loss, nsp_weight=cfg.nsp_weight)
+    return Objective(*parts, MLM_COUNTS, measure_mlm, mlm_metrics, loss=loss)
+
+
+def weighted_loss(out: ModelOutput, nsp_weight: float) -> torch.Tensor:
+    """MLM loss + nsp_weight x NSP loss: a next-sentence task that needs the whole model's memory (pairs of
+    one form, bertkit.data.instances) can ask for a larger share of the gradient than BERT's plain sum."""
+    return out.mlm_loss + nsp_weight * out.nsp_loss
 
 
 def clm_objective(cfg: PretrainConfig, ctx: Distributed) -> Objective:
