@@ -42,6 +42,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/score.py
 	$(BIN)/python benchmarks/precision.py
 	$(BIN)/python benchmarks/export_onnx.py
+	$(BIN)/python benchmarks/onnx_loaders.py  # skips without optimum: its docstring says where it runs
 	$(BIN)/python benchmarks/finetune.py
 
 clean:

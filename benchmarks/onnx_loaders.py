@@ -116,10 +116,18 @@ def check_sentence_transformers(root: Path, texts: list[str], count: int) -> Non
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--count", type=int, default=2000)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    try:
+        import optimum.onnxruntime  # noqa: F401
+        from sentence_transformers import export_dynamic_quantized_onnx_model  # noqa: F401
+    except ImportError as err:
+        print(f"skipped: {err}; this runs in an environment with optimum (see `python {__file__} --help`)")
+        return
     torch.set_num_threads(args.threads)
     print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, torch threads {torch.get_num_threads()}")
     texts = fortune_lines(64)
