@@ -54,7 +54,7 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
 def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) -> list[Poem]:
     """Stages 1-2, each kept: a vocabulary learned from the corpus, and the poems' text (no titles or authors)
     prepared into the shards each model trains on: `out/lm_data` (each poem's lines) for the language model,
-    `out/data` (the same, then each poem again one clause a line) for the cloze model. Returns the poems.
+    `out/data` (the same, then every clause a document) for the cloze model. Returns the poems.
 
     With `heldout_fraction`, the held-out poems' clauses are left out too, so that none of a held-out poem
     is trained on (the poems come first in both files, so a poem is held out in both)."""
