@@ -158,19 +158,27 @@ def poem() -> str:
     return POEM
 
 
+def poem_tokenizer() -> WordPieceTokenizer:
+    """A vocabulary of the special tokens and `POEM`'s characters."""
+    return WordPieceTokenizer(list(SPECIAL_TOKENS) + sorted(set(POEM)), lowercase=True)
+
+
+def learn_by_heart(model, tokenizer: WordPieceTokenizer, inputs, labels, steps: int, directory):
+    """`model` trained on one batch for `steps` steps (AdamW, lr 3e-3), saved with `tokenizer` in `directory`."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(inputs, labels=labels).loss.backward()
+        optimizer.step()
+    model.save_pretrained(directory, tokenizer=tokenizer)
+    return directory
+
+
 @pytest.fixture(scope="session")
 def poet_dir(tmp_path_factory):
     """A tiny causal LM that has learnt `poem` by heart (`[CLS] poem [SEP]`), saved with its tokenizer."""
-    tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + sorted(set(POEM)), lowercase=True)
+    tokenizer = poem_tokenizer()
     torch.manual_seed(0)
     config = BertConfig.preset("tiny", vocab_size=len(tokenizer), max_position_embeddings=40, causal=True)
-    model = BertLMHeadModel(config)
     ids = torch.tensor([tokenizer.encode(POEM).ids])
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(80):
-        optimizer.zero_grad()
-        model(ids, labels=ids).loss.backward()
-        optimizer.step()
-    directory = tmp_path_factory.mktemp("poet")
-    model.save_pretrained(directory, tokenizer=tokenizer)
-    return directory
+    return learn_by_heart(BertLMHeadModel(config), tokenizer, ids, ids, 80, tmp_path_factory.mktemp("poet"))

@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from bertkit import BertConfig, BertForMaskedLM, InvalidArgumentError, WordPieceTokenizer, pipeline, precision
+from bertkit import BertConfig, BertForMaskedLM, InvalidArgumentError, pipeline, precision
 from bertkit.cli import main
-from bertkit.constants import SPECIAL_TOKENS
 from bertkit.pipelines import fill_mask, load_causal_lm, load_for_inference, recite
 from bertkit.pipelines.load import Int8Linear
 
+from ..conftest import learn_by_heart, poem_tokenizer
 from .conftest import MINILM
 
 TEXTS = ["A day for firm decisions!  Or is it?", "The fortune cookie says: you will write tests.", "Hello"]
@@ -94,7 +94,7 @@ def test_a_loaded_model_is_converted_only_when_asked(checkpoints):
 def cloze_dir(tmp_path_factory, poem):
     """A tiny masked LM that has learnt `poem`: trained on every copy of it with one character masked. A
     random head's top tokens are near ties that any rounding reorders; a trained one's are not."""
-    tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + sorted(set(poem)), lowercase=True)
+    tokenizer = poem_tokenizer()
     ids = torch.tensor(tokenizer.encode(poem).ids)
     copies = ids.repeat(len(ids) - 2, 1)
     positions = torch.arange(1, len(ids) - 1)
@@ -103,14 +103,7 @@ def cloze_dir(tmp_path_factory, poem):
     labels[torch.arange(len(positions)), positions] = ids[positions]
     torch.manual_seed(0)
     model = BertForMaskedLM(BertConfig.preset("tiny", vocab_size=len(tokenizer), max_position_embeddings=40))
-    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-    for _ in range(60):
-        optimizer.zero_grad()
-        model(copies, labels=labels).loss.backward()
-        optimizer.step()
-    directory = tmp_path_factory.mktemp("cloze")
-    model.save_pretrained(directory, tokenizer=tokenizer)
-    return directory
+    return learn_by_heart(model, tokenizer, copies, labels, 60, tmp_path_factory.mktemp("cloze"))
 
 
 def test_fill_mask_top_tokens_are_kept(cloze_dir, poem):

@@ -267,10 +267,9 @@ class TextScoringPipeline(Pipeline):
         ids = np.where(masked, self.tokenizer.mask_token_id, ids)
         scored = positions[:, None]
         order = np.where(columns == 0, scored, columns - (columns <= scored))  # [p, 0, ..., p-1, p+1, ...]
-        order = torch.from_numpy(order).to(device)
         out = self.model.bert(
-            torch.from_numpy(np.take_along_axis(ids, order.cpu().numpy(), 1)).to(device),
-            position_ids=order,
+            torch.from_numpy(np.take_along_axis(ids, order, 1)).to(device),
+            position_ids=torch.from_numpy(order).to(device),
             cls_only=True,
         )
         return out.last_hidden_state[:, 0]
