@@ -40,6 +40,7 @@ bench: $(BIN)/python
 	$(BIN)/python benchmarks/embed.py
 	$(BIN)/python benchmarks/pipelines.py
 	$(BIN)/python benchmarks/score.py
+	$(BIN)/python benchmarks/pll_flops.py
 	$(BIN)/python benchmarks/precision.py
 	$(BIN)/python benchmarks/export_onnx.py
 	$(BIN)/python benchmarks/onnx_loaders.py  # skips without optimum: its docstring says where it runs

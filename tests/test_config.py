@@ -123,3 +123,17 @@ def test_bad_json_file(tmp_path):
     bad.write_text(json.dumps({"hidden_size": 100, "num_attention_heads": 3}))
     with pytest.raises(FileFormatError, match="divisible"):
         BertConfig.from_json_file(bad)
+
+
+def test_classifier_pooling_is_checked_and_written_only_when_mean(tmp_path):
+    with pytest.raises(InvalidArgumentError, match=r"BertConfig.classifier_pooling must be one of cls, mean"):
+        BertConfig(classifier_pooling="max")
+    # "cls", the default, is Hugging Face's head: config.json holds exactly the keys it held before the field.
+    assert "classifier_pooling" not in BertConfig().to_dict()
+    mean = BertConfig.preset("tiny", classifier_pooling="mean")
+    assert mean.to_dict()["classifier_pooling"] == "mean"
+    mean.to_json_file(tmp_path / "config.json")
+    assert BertConfig.from_json_file(tmp_path / "config.json") == mean
+    (tmp_path / "config.json").write_text(json.dumps(mean.to_dict() | {"classifier_pooling": "max"}))
+    with pytest.raises(FileFormatError, match="config.json: BertConfig.classifier_pooling must be one of"):
+        BertConfig.from_json_file(tmp_path / "config.json")

@@ -25,6 +25,10 @@ ACTIVATIONS = {
 }
 POSITION_EMBEDDINGS = ("learned", "sinusoidal")
 PROBLEM_TYPES = (None, "single_label_classification", "multi_label_classification", "regression")
+# What a sequence head (classification, multiple choice) classifies: the pooler on [CLS] (BERT's, Hugging
+# Face's), or the mean of the last hidden states over the real tokens (no pooler). A model pre-trained by the
+# masked LM alone never trains [CLS] or the pooler: docs/finetuning.md#pooling.
+CLASSIFIER_POOLINGS = ("cls", "mean")
 
 # Google's BERT release (github.com/google-research/bert): (layers, hidden, heads); FFN is 4x hidden.
 PRESETS: dict[str, tuple[int, int, int]] = {
@@ -72,6 +76,7 @@ class BertConfig:
     position_embedding: str = "learned"  # or "sinusoidal": the vanilla Transformer's fixed table
     causal: bool = False  # left-context only: a BERT-shaped causal language model
     gradient_checkpointing: bool = False  # recompute each block in backward: less memory, ~30% more time
+    classifier_pooling: str = "cls"  # CLASSIFIER_POOLINGS; written to config.json only when "mean"
 
     # Unknown keys from a config.json, written back unchanged so nothing a user stored is lost.
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -96,6 +101,7 @@ class BertConfig:
         check_choice("BertConfig.hidden_act", self.hidden_act, tuple(ACTIVATIONS))
         check_choice("BertConfig.position_embedding", self.position_embedding, POSITION_EMBEDDINGS)
         check_choice("BertConfig.problem_type", self.problem_type, PROBLEM_TYPES)
+        check_choice("BertConfig.classifier_pooling", self.classifier_pooling, CLASSIFIER_POOLINGS)
         for name in ("hidden_dropout_prob", "attention_probs_dropout_prob", "classifier_dropout"):
             if getattr(self, name) is not None:
                 check_probability(f"BertConfig.{name}", getattr(self, name))
@@ -170,6 +176,8 @@ class BertConfig:
         data = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
         data = self.extra | data
         data["model_type"] = "bert"
+        if self.classifier_pooling == "cls":  # Hugging Face's head: its config.json as ever
+            del data["classifier_pooling"]
         if self.causal:
             data["is_decoder"] = True
         # Hugging Face derives num_labels from id2label, so always write it (with generated names if none).

@@ -103,3 +103,45 @@ def test_a_failed_save_leaves_the_previous_weights(tmp_path, monkeypatch, config
         bertkit.BertModel(configs["tiny"]).save_pretrained(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # no half file, the old weights still there
     bertkit.BertModel.from_pretrained(tmp_path)
+
+
+@pytest.mark.parametrize("cls_name", ["BertForSequenceClassification", "BertForMultipleChoice"])
+def test_a_mean_pooled_head_round_trips_and_transformers_reports_it_missing(
+    cls_name, tmp_path, caplog, configs, inputs
+):
+    transformers = pytest.importorskip("transformers")
+    cfg = dataclasses.replace(configs["tiny"], classifier_pooling="mean")
+    torch.manual_seed(1)
+    ours = getattr(bertkit, cls_name)(cfg).eval()
+    with caplog.at_level(logging.WARNING, logger="bertkit"):
+        ours.save_pretrained(tmp_path)
+    assert "classifier_pooling 'mean'" in caplog.text and "transformers would initialise" in caplog.text
+    assert json.loads((tmp_path / "config.json").read_text())["classifier_pooling"] == "mean"
+    stored = set(load_file(tmp_path / "model.safetensors"))
+    assert {"mean_classifier.weight", "mean_classifier.bias"} <= stored
+    assert not any(k.startswith(("bert.pooler.", "classifier.")) for k in stored)
+    again = getattr(bertkit, cls_name).from_pretrained(tmp_path)
+    assert again.config.classifier_pooling == "mean"
+    for (name, a), (_, b) in zip(ours.state_dict().items(), again.state_dict().items(), strict=True):
+        assert torch.equal(a, b), name
+    batch = inputs(cfg, cls_name)
+    with torch.no_grad():
+        assert torch.equal(again(**batch).logits, ours(**batch).logits)
+    # transformers' class has the pooler and `classifier`: both newly initialised, its "train me" warning,
+    # rather than a trained classifier silently applied to a random pooler.
+    _, info = getattr(transformers, cls_name).from_pretrained(tmp_path, output_loading_info=True)
+    assert {"classifier.weight", "classifier.bias", "bert.pooler.dense.weight"} <= set(info["missing_keys"])
+    assert not info["mismatched_keys"]
+
+
+def test_a_cls_pooled_heads_files_are_hugging_faces(tmp_path, configs, hf_model):
+    """The default head writes what it wrote before there was a choice: transformers' tensor names and the
+    config.json keys of every BertConfig field but classifier_pooling."""
+    cls_name = "BertForSequenceClassification"
+    bertkit.BertForSequenceClassification(configs["tiny"]).save_pretrained(tmp_path)
+    assert set(load_file(tmp_path / "model.safetensors")) == set(
+        hf_model(cls_name, configs["tiny"]).state_dict()
+    )
+    fields = {f.name for f in dataclasses.fields(bertkit.BertConfig)} - {"extra", "classifier_pooling"}
+    written = set(json.loads((tmp_path / "config.json").read_text()))
+    assert written == fields | {"model_type", "id2label", "label2id", "architectures", "dtype"}

@@ -91,15 +91,22 @@ def test_every_arm_end_to_end(fortunes_dir, tmp_path):
     run_file = out / "pretrain" / "bertkit-mlm-0.02min-seed0" / "run.json"
     assert json.loads(run_file.read_text())["mlm_probability"] == 0.3
     assert set(results["curve"]) == {"bertkit", "transformers"}
+    # Every arm's classifier reads the mean of the tokens' vectors by default (--pooling mean).
+    assert results["settings"]["pooling"] == "mean"
+    for name in ("random-seed0", "bertkit-mlm-0.02min-seed0", "transformers-mlm-0.02min-seed0"):
+        config = json.loads((out / "finetune" / name / "final" / "config.json").read_text())
+        assert config["classifier_pooling"] == "mean", name
     assert set(results["curve"]["bertkit"]) == {"0", "0.02"}
     # The masked LM alone: no next-sentence figures in the run's log.
     log = (out / "pretrain" / "bertkit-mlm-0.02min-seed0" / "metrics.jsonl").read_text().splitlines()
     assert all("mlm_acc" in json.loads(line) and "nsp_acc" not in json.loads(line) for line in log)
 
-    # Pre-trained models are reused by a rerun with the same settings; MLM + NSP logs both figures.
-    again = experiment.main(
-        [*args, "--minutes", "0.02", "--objective", "mlm+nsp", "--arms", "bertkit", "random"]
-    )
+    # Pre-trained models are reused by a rerun with the same settings; MLM + NSP logs both figures; the
+    # pooler on [CLS] when asked for.
+    rerun = ["--minutes", "0.02", "--objective", "mlm+nsp", "--arms", "bertkit", "random", "--pooling", "cls"]
+    again = experiment.main([*args, *rerun])
+    config = json.loads((out / "finetune" / "random-seed0" / "final" / "config.json").read_text())
+    assert "classifier_pooling" not in config and again["settings"]["pooling"] == "cls"
     assert {r["name"] for r in again["runs"]} == {"random-seed0", "bertkit-mlm+nsp-0.02min-seed0"}
     assert again["runs"][0]["pretraining"] == runs["random-seed0"]["pretraining"]
     log = (out / "pretrain" / "bertkit-mlm+nsp-0.02min-seed0" / "metrics.jsonl").read_text().splitlines()

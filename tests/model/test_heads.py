@@ -1,10 +1,13 @@
 """The task heads: parity with transformers (same weights, same outputs and losses, fp32, max abs diff <= 1e-5)."""
 
+import dataclasses
+
 import pytest
 import torch
 
 import bertkit
 from bertkit import BertConfig, InvalidArgumentError
+from bertkit.model.pooling import mean_pool
 
 transformers = pytest.importorskip("transformers")
 
@@ -149,3 +152,33 @@ def test_cls_only_gives_the_pooled_heads_logits_and_loss(cls_name, twins, inputs
     close(out.logits, ref.logits)
     close(out.loss, ref.loss)
     assert out.last_hidden_state.shape == (6, 1, cfg.hidden_size)  # each sequence's [CLS] alone
+
+
+@pytest.mark.parametrize("cls_name", ["BertForSequenceClassification", "BertForMultipleChoice"])
+@torch.no_grad()
+def test_mean_pooling_classifies_the_mean_of_the_real_tokens(cls_name, configs, inputs, close):
+    cfg = dataclasses.replace(configs["odd"], classifier_pooling="mean")
+    model = getattr(bertkit, cls_name)(cfg).eval()
+    assert model.bert.pooler is None and not hasattr(model, "classifier")
+    batch = inputs(cfg, cls_name, batch_size=6)  # padded pairs; multiple choice: 2 questions of 3 choices
+    out = model(**batch)
+    flat = {k: v.reshape(6, -1) for k, v in batch.items()}
+    hidden = model.bert(**flat).last_hidden_state
+    expected = model.mean_classifier(mean_pool(hidden, flat["attention_mask"]))
+    assert torch.equal(out.logits, expected.view(out.logits.shape))
+    assert out.logits.shape == ((2, 3) if cls_name == "BertForMultipleChoice" else (6, 5))
+    # cls_only is for the pooler's [CLS]: the mean ignores it and reads every position.
+    assert torch.equal(model(**batch, cls_only=True).logits, out.logits)
+    # More padding changes nothing: padding positions are left out of the mean.
+    padded = {k: torch.nn.functional.pad(v, (0, 5)) for k, v in batch.items()}
+    close(model(**padded).logits, out.logits)
+    labels = torch.tensor([2, 0]) if cls_name == "BertForMultipleChoice" else torch.tensor([0, 4, 1, 3, 2, 0])
+    loss = model(**batch, labels=labels).loss
+    close(loss, torch.nn.functional.cross_entropy(out.logits.view(-1, out.logits.shape[-1]), labels))
+
+
+def test_cls_pooling_is_hugging_faces_head(configs):
+    """The default: the pooler and `classifier`, transformers' names (the parity tests above run it)."""
+    model = bertkit.BertForSequenceClassification(configs["tiny"])
+    assert model.bert.pooler is not None and not hasattr(model, "mean_classifier")
+    assert {"classifier.weight", "bert.pooler.dense.weight"} <= set(model.state_dict())

@@ -55,6 +55,13 @@ def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = No
             type(model).__name__,
             model.config.position_embedding,
         )
+    if hasattr(model, "mean_classifier"):
+        logger.warning(
+            "%s: a classifier on the tokens' mean (classifier_pooling 'mean') has no Hugging Face "
+            "equivalent; this directory loads in bertkit, but transformers would initialise the classifier "
+            "and pooler afresh",
+            type(model).__name__,
+        )
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = export_state_dict(model)

@@ -17,6 +17,7 @@ from bertkit.errors import InvalidArgumentError
 from bertkit.model.bert import BertModel, BertPreTrainedModel, ModelOutput
 from bertkit.model.cache import KVCache
 from bertkit.model.generate import generate
+from bertkit.model.pooling import mean_pool
 
 # --- pre-training heads --------------------------------------------------------------------------
 
@@ -235,19 +236,49 @@ def classification_loss(logits: torch.Tensor, labels: torch.Tensor, config: Bert
 
 
 class _BertWithClassifier(BertPreTrainedModel):
-    """BERT, dropout, one linear layer: the shape the classification heads share."""
+    """BERT, dropout, one linear layer: the shape the classification heads share.
+
+    A sequence head (pooled=True) classifies one vector per sequence, by config.classifier_pooling: "cls" the
+    pooler on [CLS] (Hugging Face's), "mean" the mean of the last hidden states over the real tokens, with no
+    pooler. The mean's layer is `mean_classifier`: transformers, which knows only the first, then says the
+    head is newly initialised instead of applying a trained classifier to a random pooler."""
 
     def __init__(self, config: BertConfig, out_features: int, pooled: bool):
         super().__init__(config)
-        self.bert = BertModel(config, add_pooling_layer=pooled)
+        self.pooling = config.classifier_pooling if pooled else None
+        self.bert = BertModel(config, add_pooling_layer=self.pooling == "cls")
         p = config.classifier_dropout
         self.dropout = nn.Dropout(config.hidden_dropout_prob if p is None else p)
-        self.classifier = nn.Linear(config.hidden_size, out_features)
+        linear = nn.Linear(config.hidden_size, out_features)
+        if self.pooling == "mean":
+            self.mean_classifier = linear
+        else:
+            self.classifier = linear
         self.post_init()
+
+    def _sequence_logits(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        token_type_ids: torch.Tensor | None,
+        cls_only: bool,
+    ) -> ModelOutput:
+        """The encoder's output with `logits`, (N, out_features): the classifier on each sequence's vector.
+        cls_only is for the pooler, which reads [CLS] alone; the mean needs every position."""
+        cls_only = cls_only and self.pooling == "cls"
+        out = self.bert(input_ids, attention_mask, token_type_ids, cls_only=cls_only)
+        if self.pooling == "cls":
+            out.logits = self.classifier(self.dropout(out.pooler_output))
+            return out
+        hidden = out.last_hidden_state  # (N, T, H)
+        mask = hidden.new_ones(hidden.shape[:2]) if attention_mask is None else attention_mask
+        out.logits = self.mean_classifier(self.dropout(mean_pool(hidden, mask)))
+        return out
 
 
 class BertForSequenceClassification(_BertWithClassifier):
-    """A linear classifier (or regressor) on the pooled [CLS] vector.
+    """A linear classifier (or regressor) on the pooled [CLS] vector, or on the mean of the tokens' vectors
+    (config.classifier_pooling "mean").
 
     cls_only=True (as BertModel's) gives the same logits faster, [CLS]'s last hidden state alone."""
 
@@ -262,15 +293,15 @@ class BertForSequenceClassification(_BertWithClassifier):
         labels: torch.Tensor | None = None,
         cls_only: bool = False,
     ) -> ModelOutput:
-        out = self.bert(input_ids, attention_mask, token_type_ids, cls_only=cls_only)
-        out.logits = self.classifier(self.dropout(out.pooler_output))  # (B, num_labels)
+        out = self._sequence_logits(input_ids, attention_mask, token_type_ids, cls_only)  # (B, num_labels)
         if labels is not None:
             out.loss = classification_loss(out.logits, labels, self.config)
         return out
 
 
 class BertForMultipleChoice(_BertWithClassifier):
-    """Scores each (context, choice) pair with one number from its pooled vector; softmax across choices.
+    """Scores each (context, choice) pair with one number from its pooled vector (or its tokens' mean, as
+    BertForSequenceClassification); softmax across choices.
 
     cls_only=True (as BertModel's) gives the same logits faster, each pair's [CLS] last hidden state alone."""
 
@@ -294,8 +325,8 @@ class BertForMultipleChoice(_BertWithClassifier):
         def flat(t: torch.Tensor | None) -> torch.Tensor | None:
             return None if t is None else t.reshape(B * C, T)  # every choice is its own sequence
 
-        out = self.bert(flat(input_ids), flat(attention_mask), flat(token_type_ids), cls_only=cls_only)
-        out.logits = self.classifier(self.dropout(out.pooler_output)).view(B, C)  # (B, C)
+        out = self._sequence_logits(flat(input_ids), flat(attention_mask), flat(token_type_ids), cls_only)
+        out.logits = out.logits.view(B, C)  # (B, C)
         if labels is not None:
             out.loss = F.cross_entropy(out.logits.float(), labels)
         return out

@@ -3,8 +3,9 @@
 A directory may hold no task head (a pre-training run's final/, a Hugging Face encoder such as
 all-MiniLM-L6-v2): fine-tuning then creates the task's head, said once by the checkpoint loader's "newly
 initialised" line. It may hold the head of the same task (an earlier fine-tuned run, a Hugging Face fine-tuned
-checkpoint): that head is trained further, if its labels are the training file's. Or it may hold the head of
-another task, or of other labels: an error, unless `reinit_head` replaces it with a fresh one.
+checkpoint): that head is trained further, if its labels (and pooling, when one is asked for) are the run's.
+Or it may hold the head of another task, or of other labels, or on the other pooling: an error, unless
+`reinit_head` replaces it with a fresh one.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ HEAD_CLASSES: dict[str, type[BertPreTrainedModel]] = {
     "tag": BertForTokenClassification,
     "qa": BertForQuestionAnswering,
 }
+# Heads on one vector per sequence: [CLS]'s pooled one, or the tokens' mean (BertConfig.classifier_pooling).
+POOLED_TASKS = ("classify", "regress", "choice")
 _TASK_OF_ARCHITECTURE = {
     "BertForMultipleChoice": "choice",
     "BertForTokenClassification": "tag",
@@ -83,16 +86,24 @@ def model_labels(config: BertConfig) -> list[str]:
 
 
 def load_for_finetuning(
-    directory: str | Path, task: str, labels: list[str] | None, reinit_head: bool = False
+    directory: str | Path,
+    task: str,
+    labels: list[str] | None,
+    reinit_head: bool = False,
+    pooling: str | None = None,
 ) -> BertPreTrainedModel:
     """The task's model from any BERT directory, in training mode: its encoder, and its head when the
     checkpoint has this task's head for these `labels` (the training file's names; None for regress, choice,
-    qa). A head the loader creates is initialised from torch's global generator: seed it first."""
+    qa) on this `pooling` (classify, regress, choice: "cls" or "mean", BertConfig.classifier_pooling; None:
+    the checkpoint's). A head the loader creates is initialised from torch's global generator: seed it
+    first."""
     directory = checkpoint_directory(directory)
     found = head_task(directory)
     settings = head_settings(task, labels)
+    if pooling is not None:
+        settings["classifier_pooling"] = pooling
     model_class = HEAD_CLASSES[task]
-    conflict = _conflict(directory, found, task, labels)
+    conflict = _conflict(directory, found, task, labels, pooling)
     if conflict is None:
         return model_class.from_pretrained(directory, **settings).train()
     if not reinit_head:
@@ -105,15 +116,23 @@ def load_for_finetuning(
     return model.train()
 
 
-def _conflict(directory: Path, found: str | None, task: str, labels: list[str] | None) -> str | None:
-    """Why the checkpoint's head cannot be trained further as `task` with `labels`; None when it can."""
+def _conflict(
+    directory: Path, found: str | None, task: str, labels: list[str] | None, pooling: str | None
+) -> str | None:
+    """Why the checkpoint's head cannot be trained further as `task` with `labels` and `pooling`; None when
+    it can."""
     if found is None:
         return None
     if found != task:
         return f"{directory} holds a `{found}` head, not a `{task}` one"
+    config = read_config(directory)
+    if pooling is not None and task in POOLED_TASKS and config.classifier_pooling != pooling:
+        return (
+            f"{directory} has a `{task}` head on `{config.classifier_pooling}` pooling, not `{pooling}` "
+            "(BertConfig.classifier_pooling)"
+        )
     if labels is None:
         return None
-    config = read_config(directory)
     theirs = label_names(config)
     if theirs == labels or (theirs is None and config.num_labels == len(labels)):
         return None  # generated names (LABEL_i) take the training file's names in the same order

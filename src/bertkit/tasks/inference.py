@@ -16,9 +16,9 @@ import torch
 from bertkit.model import BertPreTrainedModel
 from bertkit.model.batching import length_batches
 from bertkit.tasks.features import Features, collate
+from bertkit.tasks.heads import POOLED_TASKS
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
-POOLED_TASKS = ("classify", "regress", "choice")  # heads on the pooled [CLS] vector
 
 
 def default_device() -> torch.device:
@@ -42,7 +42,8 @@ def run_model(
     lengths = features.lengths()
     device = next(model.parameters()).device
     outputs: list[np.ndarray | None] = [None] * len(rows)
-    # The pooled heads read [CLS] alone: the last layer need not run for the other positions.
+    # The pooled heads read [CLS] alone: the last layer need not run for the other positions (a head on the
+    # tokens' mean, classifier_pooling "mean", ignores cls_only).
     options = {"cls_only": True} if features.task in POOLED_TASKS else {}
     with torch.inference_mode(), autocast or nullcontext():
         for batch in length_batches([lengths[r] for r in rows], batch_size):

@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from bertkit.checks import check_choice, check_int, check_probability
-from bertkit.config import PRESETS
+from bertkit.config import CLASSIFIER_POOLINGS, PRESETS
 from bertkit.data.instances import NEGATIVES, PAIRS
 from bertkit.data.loader import check_data_settings
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import read_settings
 from bertkit.tasks.examples import TASKS
+from bertkit.tasks.heads import POOLED_TASKS
 from bertkit.train.schedule import Schedule
 
 OPTIMIZERS = ("adamw", "lamb")
@@ -231,6 +232,10 @@ class FinetuneConfig(TrainConfig):
     train: str = ""
     validation: str | None = None
     reinit_head: bool = False  # replace a head the checkpoint has for another task (or other labels)
+    # classify, regress, choice: what the head classifies, "cls" (the pooler on [CLS], BERT's) or "mean" (the
+    # tokens' mean, no pooler: better from a masked-LM-only model; docs/finetuning.md#pooling). None: the
+    # checkpoint's own (a fine-tuned head's, else "cls"); another than its head's needs `reinit_head`.
+    pooling: str | None = None
 
     # Reading the files: `format` (csv, tsv, jsonl, parquet, datasets, conll, json) is guessed from the path
     # when None; the columns default to the usual names (text/sentence/sentence1, text_pair/sentence2, label).
@@ -260,6 +265,12 @@ class FinetuneConfig(TrainConfig):
             if not getattr(self, name):
                 raise InvalidArgumentError(f"`{name}` is required")
         check_choice("`task`", self.task, TASKS)
+        if self.pooling is not None:
+            check_choice("`pooling`", self.pooling, CLASSIFIER_POOLINGS)
+            if self.task not in POOLED_TASKS:
+                raise InvalidArgumentError(
+                    f"`pooling` is for the {', '.join(POOLED_TASKS)} heads; a `{self.task}` head has none"
+                )
         check_int("`epochs`", self.epochs)
         check_int("`max_length`", self.max_length, minimum=8)
         check_int("`num_workers`", self.num_workers, minimum=0)

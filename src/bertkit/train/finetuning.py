@@ -77,7 +77,9 @@ def finetuning_objective(cfg: FinetuneConfig, ctx: Distributed) -> Objective:
         validation = options.read(cfg.validation, cfg.task) if cfg.validation else None
         tokenizer = WordPieceTokenizer.from_pretrained(cfg.model)
         torch.manual_seed(cfg.seed)  # a new head gets the same weights in every process
-        model = load_for_finetuning(cfg.model, cfg.task, label_names(train_data), cfg.reinit_head)
+        model = load_for_finetuning(
+            cfg.model, cfg.task, label_names(train_data), cfg.reinit_head, cfg.pooling
+        )
         # In the config, the settings go into every save of the model: checkpoints, final/, a resumed run's.
         task_settings = TaskSettings.of_run(cfg.task, options, train_data)
         if cfg.resume:

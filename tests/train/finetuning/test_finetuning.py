@@ -4,8 +4,11 @@ epoch, export, evaluate, predict), the schedule in epochs, heads created / kept 
 import json
 
 import pytest
+import torch
+from safetensors.torch import load_file
 
 from bertkit import (
+    BertForSequenceClassification,
     CheckpointError,
     FileFormatError,
     FinetuneConfig,
@@ -218,3 +221,42 @@ def test_squad_v2_trains_on_unanswerable_questions_and_reports_the_breakdown(set
     assert validation[-1]["has_answer_f1"] == pytest.approx(metrics["has_answer_f1"])
     for record in predict(final, "qa", paths["validation"], max_length=32):
         assert (record["start"] is None) == (record["answer"] == "")
+
+
+def test_mean_pooling_fine_tunes_predicts_and_its_head_is_kept_or_refused(
+    files, settings, tokenizer, tmp_path
+):
+    paths = files("classify")
+    final = finetune(**settings("classify", paths, tmp_path / "mean", pooling="mean", max_steps=2))
+    assert read_config(final).classifier_pooling == "mean"
+    assert "mean_classifier.weight" in load_file(final / "model.safetensors")
+    assert evaluate(final, "classify", paths["validation"])["examples"] == 12
+    # predict (which asks for cls_only) gives the argmax of the model's own forward pass over every token.
+    records = predict(final, "classify", paths["validation"], tmp_path / "preds.jsonl")
+    model = BertForSequenceClassification.from_pretrained(final)
+    texts = [e.text for e in read_task_file(paths["validation"], "classify").examples]
+    with torch.no_grad():
+        logits = model(**tokenizer(texts, padding=True, return_tensors="pt")).logits
+    assert [r["label"] for r in records] == [model.config.id2label[int(i)] for i in logits.argmax(-1)]
+
+    # No `pooling`: the checkpoint's own head is trained further; the other pooling needs `reinit_head`.
+    again = finetune(**settings("classify", paths, tmp_path / "again", model=str(final), max_steps=1))
+    assert read_config(again).classifier_pooling == "mean"
+    other = settings("classify", paths, tmp_path / "cls", model=str(final), pooling="cls", max_steps=1)
+    with pytest.raises(CheckpointError, match=r"head on `mean` pooling, not `cls`.*; pass `reinit_head`"):
+        finetune(**other)
+    replaced = finetune(**other, reinit_head=True)
+    assert read_config(replaced).classifier_pooling == "cls"
+    assert {"classifier.weight", "bert.pooler.dense.weight"} <= set(load_file(replaced / "model.safetensors"))
+
+    with pytest.raises(InvalidArgumentError, match="`pooling` must be one of cls, mean, got 'max'"):
+        FinetuneConfig(**settings("classify", paths, tmp_path / "x", pooling="max"))
+    with pytest.raises(InvalidArgumentError, match="`pooling` is for the classify, regress, choice heads"):
+        FinetuneConfig(**settings("tag", files("tag"), tmp_path / "x", pooling="mean"))
+
+
+def test_multiple_choice_fine_tunes_on_mean_pooling(files, settings, tmp_path):
+    paths = files("choice")
+    final = finetune(**settings("choice", paths, tmp_path / "run", pooling="mean", max_steps=2))
+    assert read_config(final).classifier_pooling == "mean"
+    assert evaluate(final, "choice", paths["validation"])["examples"] == 12

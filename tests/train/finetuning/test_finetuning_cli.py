@@ -62,6 +62,8 @@ def test_cli_errors_are_one_line_with_flag_names(files, settings, tmp_path, caps
 
     assert main(["finetune", *flags(settings("classify", paths, tmp_path / "x", warmup_ratio=2.0))]) == 2
     assert "--warmup-ratio must be between 0 and 1" in capsys.readouterr().err
+    assert main(["finetune", *flags(settings("classify", paths, tmp_path / "x", pooling="max"))]) == 2
+    assert "--pooling must be one of cls, mean, got 'max'" in capsys.readouterr().err
 
     final = tmp_path / "run" / "final"
     assert main(["evaluate", "--model", str(final), "--task", "qa", "--data", str(paths["validation"])]) == 2
