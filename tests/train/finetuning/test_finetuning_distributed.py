@@ -26,7 +26,12 @@ def test_two_processes_equal_one_process_with_grad_accum(
 
     args = []
     for name, value in settings("tag", paths, tmp_path / "ddp", **common).items():
-        args += ["--" + name.replace("_", "-"), str(value)]
+        flag = name.replace("_", "-")
+        args += (
+            [f"--{flag}" if value else f"--no-{flag}"]
+            if isinstance(value, bool)
+            else [f"--{flag}", str(value)]
+        )
     env = os.environ | {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     result = subprocess.run(
         [*TORCHRUN, "-m", "bertkit", "finetune", *args], env=env, capture_output=True, text=True, timeout=300
