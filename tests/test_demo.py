@@ -7,7 +7,7 @@ import torch.nn.functional as F
 
 from bertkit.config import BertConfig
 from bertkit.constants import IGNORE_INDEX
-from bertkit.data.instances import A_START, B_END, B_START, IS_RANDOM_NEXT, plan_instances
+from bertkit.data.instances import A_END, A_START, B_END, B_START, IS_RANDOM_NEXT, plan_instances
 from bertkit.data.loader import PretrainingData
 from bertkit.data.prepare import is_heldout
 from bertkit.data.split import open_split
@@ -65,13 +65,13 @@ def test_poem_texts_and_exact_recitation(tmp_path):
     assert not recited_exactly("床前明月光，疑是地上霜。", poem)
     path = write_texts([poem, Poem("t", "a", ("一二",))], tmp_path / "texts.txt")
     assert path.read_text(encoding="utf-8") == "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\n一二\n"
-    # The cloze model's text: each poem's lines, then every clause, without punctuation, a document of its own.
+    # The cloze model's text: each poem's lines, then each poem again, one clause a line without punctuation.
     assert poem.clauses == ["床前明月光", "疑是地上霜", "举头望明月", "低头思故乡"]
     other = Poem("t", "a", ("一二、三？",))
     path = write_texts([poem, other], tmp_path / "texts.txt", clauses=[poem, other])
     assert path.read_text(encoding="utf-8") == (
         "床前明月光，疑是地上霜。\n举头望明月，低头思故乡。\n\n一二、三？\n\n"
-        "床前明月光\n\n疑是地上霜\n\n举头望明月\n\n低头思故乡\n\n一二\n\n三\n"
+        "床前明月光\n疑是地上霜\n举头望明月\n低头思故乡\n\n一二\n三\n"
     )
 
 
@@ -80,7 +80,7 @@ def test_held_out_poems_leave_their_clauses_out_of_the_cloze_data(tmp_path):
     text = (tmp_path / "poems_and_clauses.txt").read_text(encoding="utf-8")
     documents = text.rstrip("\n").split("\n\n")
     assert documents[: len(poems)] == ["\n".join(p.lines) for p in poems]
-    clauses = set(documents[len(poems) :])
+    clauses = {c for document in documents[len(poems) :] for c in document.split("\n")}
     held = [p for p, h in zip(poems, is_heldout(np.arange(len(poems)), 0.1), strict=True) if h]
     kept = [p for p in poems if p not in held]
     assert 10 < len(held) < 60
@@ -99,8 +99,9 @@ def test_a_corpus_not_made_of_poems_is_a_clear_error(tmp_path):
 
 
 def test_the_cloze_models_next_sentence_pairs_give_nothing_away_by_form(tmp_path):
-    """Random and true next lines alike are poems' lines, of the same lengths, ending in punctuation alike;
-    the clauses (documents of one sentence) are asked no next sentence."""
+    """Every line and every clause is asked what follows it; a random B has the true next one's form (a line
+    after a line, a clause after a clause, as long, punctuated alike); a poem's last line and last clause
+    have no next sentence and are asked none."""
     prepare_poems(CORPUS, tmp_path)
     cfg = cloze_config(tmp_path, max_steps=10)
     index, tokenizer = open_split(cfg.data, cfg.tokenizer, "train")
@@ -111,30 +112,24 @@ def test_the_cloze_models_next_sentence_pairs_give_nothing_away_by_form(tmp_path
         cfg.short_seq_prob,
         np.random.default_rng(0),
         cfg.nsp_negatives,
+        cfg.nsp_pairs,
     )
+    assert np.array_equal(plan[:, A_START], np.arange(len(index.sentence_lengths)))
     punctuation = [tokenizer.vocab[mark] for mark in "，。？！；："]
-    is_poem = np.diff(index.document_offsets) > 1
-    doc = np.repeat(np.arange(index.num_documents), np.diff(index.document_offsets))
 
     def form(label: int) -> dict:
         rows = plan[plan[:, IS_RANDOM_NEXT] == label]
         b = [index.tokens(r[B_START], r[B_END]) for r in rows]
-        return {
-            "pairs": len(rows),
-            "from poems": is_poem[doc[rows[:, [A_START, B_START]]]].mean(),
-            "B ends in punctuation": np.mean([t[-1] in punctuation for t in b]),
-            "B of 12 tokens": np.mean([len(t) == 12 for t in b]),
-            "B of 16 tokens": np.mean([len(t) == 16 for t in b]),
+        return {"pairs": len(rows), "B ends in punctuation": np.mean([t[-1] in punctuation for t in b])} | {
+            f"B of {n} tokens": np.mean([len(t) == n for t in b]) for n in (5, 7, 12, 16)
         }
 
     true, random = form(0), form(1)
-    assert true["from poems"] == random["from poems"] == 1
-    assert true["B ends in punctuation"] == pytest.approx(random["B ends in punctuation"], abs=0.01)
-    assert random["pairs"] == pytest.approx(true["pairs"], rel=0.15)
-    for tokens in ("B of 12 tokens", "B of 16 tokens"):
-        assert random[tokens] == pytest.approx(true[tokens], abs=0.05)
+    assert random.pop("pairs") == pytest.approx(true.pop("pairs"), rel=0.1)
+    assert 0.2 < true["B ends in punctuation"] < 0.5  # lines after lines, clauses after clauses
+    assert random == pytest.approx(true, abs=0.03)
     unasked = plan[plan[:, IS_RANDOM_NEXT] == IGNORE_INDEX]
-    assert (~is_poem).sum() <= len(unasked) and not is_poem[doc[unasked[:, A_START]]].all()
+    assert np.array_equal(unasked[:, A_END], index.document_offsets[1:])
 
 
 def test_pairs_asked_no_next_sentence_add_no_loss_and_are_not_counted(tmp_path):
@@ -146,9 +141,10 @@ def test_pairs_asked_no_next_sentence_add_no_loss_and_are_not_counted(tmp_path):
         max_seq_length=cfg.seq_len,
         batch_size=64,
         nsp_negatives=cfg.nsp_negatives,
+        nsp_pairs=cfg.nsp_pairs,
         num_workers=0,
     )
-    # A batch with all three kinds of pair: mostly clauses (unasked), a few true and random next lines.
+    # A batch with all three kinds of pair: true and random next sentences, and last ones (unasked).
     batch = next(b for b in data if set(b["next_sentence_label"].tolist()) == {IGNORE_INDEX, 0, 1})
     asked = batch["next_sentence_label"] != IGNORE_INDEX
     torch.manual_seed(0)

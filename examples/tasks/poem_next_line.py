@@ -15,7 +15,7 @@ their true next lines included, so its figures are not held-out ones.) It is com
 with the pre-trained next-sentence head used zero-shot: the option with the highest P(option follows line)
 (pairs cut to the 27 tokens the model was pre-trained on, `bertkit.demo.cloze.follows_probability`).
 
-    python examples/tasks/poem_next_line.py     # pre-training 20 minutes + fine-tuning 1 on a busy 2-core machine
+    python examples/tasks/poem_next_line.py     # pre-training 18,000 steps: about 25 minutes on one AMX core
 """
 
 from __future__ import annotations

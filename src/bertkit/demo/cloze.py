@@ -40,13 +40,14 @@ SEQ_LEN = 27  # the cloze model's inputs: two five-character lines whole
 
 def cloze_config(out: Path, max_steps: int, seed: int = 0) -> PretrainConfig:
     """A tiny BERT (2 layers, hidden 128) at a high learning rate, on the data in `out/data`: each poem's lines,
-    then every clause without punctuation as a document (`write_texts(..., clauses=poems)`). Inputs of 27
-    tokens hold two five-character lines whole, so each such line is seen the same way every epoch; a clause
-    starts an input at position 1, as a fragment is asked; 10% of inputs are shorter. Next-sentence pairs
-    are asked of the poems' lines only, a random B being a line of the same length from another poem
-    (`nsp_negatives="matched"`): with Google's random segments, B was nearly always a clause without
-    punctuation and the head learned punctuation, not succession. See docs/benchmarks.md ("The demo's two
-    models") for how this recipe was chosen."""
+    then each poem again one clause a line without punctuation (`write_texts(..., clauses=poems)`). Every line
+    and every clause is segment A of one input, with the next one or a random one as B (`nsp_pairs=
+    "sentences"`), so every clause starts an input at position 1, as a fragment is asked, and inputs of 27
+    tokens hold two five-character lines whole. A random B is a line (or clause) of another poem exactly as
+    long as the true next one (`nsp_negatives="matched"`): with Google's random segments B was nearly always
+    a clause without punctuation, and the head learned punctuation, not succession. Telling a true next line
+    from a line of the same form needs the poems memorised, so the next-sentence loss counts 3 times
+    (`nsp_weight`). See docs/benchmarks.md ("The demo's two models") for how this recipe was chosen."""
     return PretrainConfig(
         **demo_settings(out, out, out / "data", max_steps, seed),
         lr=1.5e-3,  # 2e-3 left some seeds 1,000 steps longer on the plateau of frequent characters
@@ -54,8 +55,9 @@ def cloze_config(out: Path, max_steps: int, seed: int = 0) -> PretrainConfig:
         batch_size=64,
         mlm_probability=0.15,
         max_predictions_per_seq=5,
-        short_seq_prob=0.1,
         nsp_negatives="matched",
+        nsp_pairs="sentences",
+        nsp_weight=3.0,
     )
 
 

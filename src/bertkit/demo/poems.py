@@ -71,9 +71,11 @@ def read_poems(path: str | Path) -> list[Poem]:
 
 def write_texts(poems: list[Poem], path: Path, clauses: list[Poem] = ()) -> Path:
     """The poems' text alone, one document per poem, its lines one per line: what the language model learns.
-    Then each clause of the `clauses` poems, without punctuation, as a document of its own: the cloze model
-    then sees every clause at the start of an input, as a fragment (`床前明[MASK]光`) is asked."""
-    documents = ["\n".join(p.lines) for p in poems] + [c for p in clauses for c in p.clauses]
+    Then each of the `clauses` poems again, one clause per line without punctuation: the cloze model, whose
+    next-sentence pairs are every sentence with its next one (`nsp_pairs="sentences"`), then sees every
+    clause at the start of an input, as a fragment (`床前明[MASK]光`) is asked, and is asked which clause
+    follows which as well as which line."""
+    documents = ["\n".join(p.lines) for p in poems] + ["\n".join(p.clauses) for p in clauses]
     write_text_atomically(path, "\n\n".join(documents) + "\n")
     return path
 
