@@ -60,11 +60,12 @@ from fortune_topics import build as build_topic_task  # noqa: E402
 from run_task import finetune_and_evaluate, machine  # noqa: E402
 
 from bertkit import BertForMaskedLM, BertForPreTraining, WordPieceTokenizer  # noqa: E402
+from bertkit.config import CLASSIFIER_POOLINGS  # noqa: E402
 from bertkit.constants import IGNORE_INDEX  # noqa: E402
 from bertkit.data.corpus import split_sentences  # noqa: E402
 from bertkit.data.masking import MaskingConfig, mask_tokens  # noqa: E402
 from bertkit.data.prepare import prepare_corpus  # noqa: E402
-from bertkit.precision import inference_dtype  # noqa: E402
+from bertkit.precision import training_bf16, training_precision  # noqa: E402
 from bertkit.train.config import PretrainConfig  # noqa: E402
 from bertkit.train.loop import train  # noqa: E402
 from bertkit.train.objective import Objective, ratio, stack_counts  # noqa: E402
@@ -530,7 +531,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     group.add_argument("--max-steps", type=int, help="stop each fine-tuning after N steps (a quick try)")
     group.add_argument(
         "--pooling",
-        choices=("cls", "mean"),
+        choices=CLASSIFIER_POOLINGS,
         default="mean",
         help="the classifier's input: the tokens' mean (default: +0.10 test accuracy for the masked-LM-only "
         "model, whose [CLS] and pooler pre-training never trains) or the pooler on [CLS] (BERT's)",
@@ -543,7 +544,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not 0 < args.mlm_probability <= 1:
         parser.error(f"--mlm-probability: {args.mlm_probability} is not a rate in (0, 1]")
     torch.set_num_threads(args.threads)
-    args.dtype = inference_dtype(args.dtype, "cpu")  # auto resolved once, so records name what ran
+    # auto resolved once, as the training loop resolves it, so the records name what ran
+    args.dtype = training_precision(training_bf16(args.dtype), "cpu")["dtype"]
     data = build_data(args.out, args.fortunes, args.per_topic, args.vocab_size)
     splits = data["splits"]
     test = splits["test"]
