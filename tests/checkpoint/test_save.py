@@ -83,6 +83,14 @@ def test_sinusoidal_positions_are_saved_with_a_warning(tmp_path, caplog, configs
     ids = torch.tensor([[2, 5, 6, 3]])
     assert torch.equal(again(ids).last_hidden_state, ours.eval()(ids).last_hidden_state)
 
+    # Said once per model: a run saves the same model at every checkpoint. Another model is told again.
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="bertkit"):
+        ours.save_pretrained(tmp_path / "checkpoint-2")
+        assert "no Hugging Face equivalent" not in caplog.text
+        bertkit.BertModel(cfg).save_pretrained(tmp_path / "other")
+    assert caplog.text.count("no Hugging Face equivalent") == 1
+
 
 def test_save_replaces_weights_of_another_layout(tmp_path, configs, hf_model, save_hf):
     save_hf(hf_model("BertModel", configs["tiny"]), tmp_path, "bin")

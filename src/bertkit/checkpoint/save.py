@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +43,14 @@ def export_state_dict(model: nn.Module) -> dict[str, torch.Tensor]:
     }
 
 
-def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = None) -> Path:
-    """Write Hugging Face's layout: config.json + model.safetensors (+ the tokenizer's files when given).
+_WARNED: weakref.WeakSet[nn.Module] = weakref.WeakSet()
 
-    Each file is written under a temporary name and renamed, so an interrupted save never leaves a broken file.
-    """
-    model = unwrap_model(model)
+
+def _warn_what_transformers_cannot_load(model: nn.Module) -> None:
+    """Once per model: a run saves the same model at every checkpoint, and the caveat does not change."""
+    if model in _WARNED:
+        return
+    _WARNED.add(model)
     if model.config.position_embedding != "learned":
         logger.warning(
             "%s: %s position embeddings have no Hugging Face equivalent; this directory loads in "
@@ -62,6 +65,15 @@ def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = No
             "and pooler afresh",
             type(model).__name__,
         )
+
+
+def save_pretrained(model: nn.Module, directory: str | Path, tokenizer: Any = None) -> Path:
+    """Write Hugging Face's layout: config.json + model.safetensors (+ the tokenizer's files when given).
+
+    Each file is written under a temporary name and renamed, so an interrupted save never leaves a broken file.
+    """
+    model = unwrap_model(model)
+    _warn_what_transformers_cannot_load(model)
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = export_state_dict(model)
