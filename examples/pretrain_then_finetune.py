@@ -18,7 +18,10 @@ One command runs the whole experiment:
      its Trainer needs a step count for warm-up and decay, so a short throw-away run first measures seconds
      per step, the schedule is laid over budget / that, and a callback stops training when the budget is spent
      (whichever comes first is recorded);
-   - `tfidf`: TF-IDF + logistic regression (scikit-learn) on the same training split.
+   - `tfidf`: TF-IDF + logistic regression (scikit-learn) on the same training split;
+   - `vectors`: the same, each text's TF-IDF joined by the mean of its words' vectors learned from the
+     pre-training text (positive PMI of words 5 apart, cut to 200 dimensions by SVD: word2vec's counting
+     twin): what the corpus knows about word meaning, added to a bag of words, without any network.
 Every pre-trained model's masked-LM accuracy is measured on the same held-out fortunes, masked once with a
 fixed seed (80/10/10 of 15% of the tokens, BERT's rule). Accuracies carry their binomial standard error
 sqrt(p(1-p)/n) over the n test fortunes.
@@ -41,6 +44,7 @@ import argparse
 import dataclasses
 import json
 import math
+import re
 import shutil
 import sys
 import time
@@ -66,6 +70,7 @@ from bertkit.data.corpus import split_sentences  # noqa: E402
 from bertkit.data.masking import MaskingConfig, mask_tokens  # noqa: E402
 from bertkit.data.prepare import prepare_corpus  # noqa: E402
 from bertkit.precision import training_bf16, training_precision  # noqa: E402
+from bertkit.tasks.metrics import classification_metrics  # noqa: E402
 from bertkit.train.config import PretrainConfig  # noqa: E402
 from bertkit.train.loop import train  # noqa: E402
 from bertkit.train.objective import Objective, ratio, stack_counts  # noqa: E402
@@ -73,7 +78,7 @@ from bertkit.train.pretraining import OBJECTIVES, mlm_objective, model_config  #
 
 TOPICS = ("computers", "science", "politics", "food", "art")
 PER_TOPIC = 400  # food has 169 short fortunes, the others more: 1,767 fortunes, 354 of them in the test split
-ARMS = ("bertkit", "random", "hf", "tfidf")
+ARMS = ("bertkit", "random", "hf", "tfidf", "vectors")
 PRETRAIN_OBJECTIVES = ("mlm+nsp", "mlm")
 HELDOUT_FRACTION = 0.02
 HELDOUT_MASK_SEED = 1234
@@ -95,18 +100,24 @@ def pretraining_fortunes(directory: Path, topic_texts: set[str]) -> list[Fortune
     return list(seen.values())
 
 
-def write_corpus(fortunes: list[Fortune], path: Path) -> Path:
-    """Google's plain-text corpus: one sentence per line, a blank line after each fortune (a document)."""
+def write_corpus(fortunes: list[Fortune], path: Path, documents: str) -> Path:
+    """Google's plain-text corpus: one sentence per line, a blank line after each document. A document is
+    one fortune, or (`documents="file"`) one fortune file: its fortunes in order, as a book's paragraphs, so
+    a sequence carries neighbouring fortunes of one subject and a random segment B comes from another file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", encoding="utf-8") as f:
-        for fortune in fortunes:
-            f.write("\n".join(split_sentences(fortune.text)) + "\n\n")
+        for i, fortune in enumerate(fortunes):
+            f.write("\n".join(split_sentences(fortune.text)) + "\n")
+            last = i + 1 == len(fortunes) or fortunes[i + 1].topic != fortune.topic
+            if documents == "fortune" or last:
+                f.write("\n")
     return path
 
 
-def build_data(out: Path, directory: Path, per_topic: int, vocab_size: int) -> dict[str, Any]:
+def build_data(out: Path, directory: Path, per_topic: int, vocab_size: int, documents: str) -> dict[str, Any]:
     """The topic task's files (out/task), the pre-training corpus and its held-out fortunes (out/corpus), the
-    vocabulary (out/tokenizer-V) and bertkit's prepared shards (out/prepared-V); the splits, texts and dirs."""
+    vocabulary (out/tokenizer-V) and bertkit's prepared shards (out/prepared-V, out/prepared-V-files for
+    `documents="file"`); the splits, texts and dirs."""
     splits = build_topic_task(out / "task", directory, per_topic, TOPICS)
     topic_texts = {f.text for f in read_topic_files(directory)}
     corpus = split_by_key(
@@ -114,8 +125,9 @@ def build_data(out: Path, directory: Path, per_topic: int, vocab_size: int) -> d
         lambda f: f.text,
         (1 - HELDOUT_FRACTION, 0.0, HELDOUT_FRACTION),
     )
-    pretrain_txt = write_corpus(corpus["train"], out / "corpus" / "pretrain.txt")
-    tokenizer_dir, prepared = out / f"tokenizer-{vocab_size}", out / f"prepared-{vocab_size}"
+    suffix = "" if documents == "fortune" else "-files"
+    pretrain_txt = write_corpus(corpus["train"], out / "corpus" / f"pretrain{suffix}.txt", documents)
+    tokenizer_dir, prepared = out / f"tokenizer-{vocab_size}", out / f"prepared-{vocab_size}{suffix}"
     if not (tokenizer_dir / "vocab.txt").exists():
         texts = (f.text for f in corpus["train"])
         WordPieceTokenizer.train(texts, vocab_size=vocab_size, show_progress=False).save_pretrained(
@@ -368,19 +380,86 @@ def with_error(metrics: dict[str, Any], n: int) -> dict[str, Any]:
     return metrics | {"accuracy_se": math.sqrt(p * (1 - p) / n), "n": n}
 
 
+# ----- what the pre-training text knows about words, without a network
+
+
+WORD = re.compile(r"[a-z']+")
+
+
+def corpus_word_vectors(
+    texts: list[str], window: int = 5, min_count: int = 3, dims: int = 200
+) -> tuple[dict[str, int], np.ndarray]:
+    """Unit word vectors from `texts`: positive PMI of words at most `window` apart (the context counts raised
+    to 0.75, as word2vec samples them), cut to `dims` by SVD (Levy & Goldberg 2014: what word2vec factorises)."""
+    from scipy import sparse
+    from sklearn.utils.extmath import randomized_svd
+
+    words = WORD.findall(" ".join(texts).lower())
+    counts = Counter(words)
+    vocab = {w: i for i, w in enumerate(w for w, c in counts.items() if c >= min_count)}
+    ids = np.array([vocab.get(w, -1) for w in words])
+    pairs = [(ids[:-d], ids[d:]) for d in range(1, window + 1)]
+    left = np.concatenate([a for a, b in pairs] + [b for a, b in pairs])
+    right = np.concatenate([b for a, b in pairs] + [a for a, b in pairs])
+    known = (left >= 0) & (right >= 0)
+    size = (len(vocab), len(vocab))
+    counts = (
+        sparse.coo_matrix((np.ones(known.sum()), (left[known], right[known])), shape=size).tocsr().tocoo()
+    )
+    total = counts.data.sum()
+    rows = np.bincount(counts.row, counts.data, len(vocab))
+    contexts = np.bincount(counts.col, counts.data, len(vocab)) ** 0.75
+    contexts *= total / contexts.sum()
+    pmi = np.log(counts.data * total / (rows[counts.row] * contexts[counts.col]))
+    keep = pmi > 0
+    ppmi = sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])), shape=size)
+    u, s, _ = randomized_svd(ppmi, min(dims, len(vocab) - 1), random_state=0)
+    vectors = u * np.sqrt(s)
+    return vocab, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def bag_of_words_and_vectors(
+    train: list[Fortune], test: list[Fortune], vocab: dict[str, int], vectors: np.ndarray
+) -> dict[str, Any]:
+    """The `tfidf` arm's features and classifier, each text's mean word vector (unit length) joined on."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    def mean_vectors(texts: list[str]) -> np.ndarray:
+        rows = np.zeros((len(texts), vectors.shape[1]))
+        for i, text in enumerate(texts):
+            known = [vocab[w] for w in WORD.findall(text.lower()) if w in vocab]
+            if known:
+                mean = vectors[known].mean(axis=0)
+                rows[i] = mean / max(np.linalg.norm(mean), 1e-12)
+        return rows
+
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit([f.text for f in train])
+
+    def features(part: list[Fortune]):
+        texts = [f.text for f in part]
+        return sparse.hstack([tfidf.transform(texts), sparse.csr_matrix(mean_vectors(texts))]).tocsr()
+
+    model = LogisticRegression(max_iter=1000, C=10.0).fit(features(train), [f.topic for f in train])
+    return classification_metrics(list(model.predict(features(test))), [f.topic for f in test])
+
+
 # ----- the experiment
 
 
 def run_arm(args: argparse.Namespace, data: dict, arm: str, minutes: float, seed: int) -> dict[str, Any]:
     """Pre-train (or reuse) one arm's model, measure its masked LM, fine-tune it and test it."""
     name = {"bertkit": f"bertkit-{args.objective}", "hf": "transformers-mlm", "random": "random"}[arm]
+    if arm == "bertkit" and args.documents == "file":
+        name += "-files"
     name += f"-{minutes:g}min-seed{seed}" if arm != "random" else f"-seed{seed}"
     where = args.out / "pretrain" / name
     cfg = pretrain_config(args, where, data, minutes or None, seed)
     record_file = where / "pretraining.json"
     if record_file.exists():
         pretraining = json.loads(record_file.read_text())
-        if pretraining.pop("settings") != pretraining_settings(args):
+        if pretraining.pop("settings") != pretraining_settings(args, arm):
             raise SystemExit(f"{where} was pre-trained with other settings: delete it, or pass another --out")
         print(f"{name}: reusing the model pre-trained in {where}")
     else:
@@ -397,7 +476,7 @@ def run_arm(args: argparse.Namespace, data: dict, arm: str, minutes: float, seed
         tokenizer = WordPieceTokenizer.from_pretrained(data["tokenizer"])
         pretraining |= heldout_mlm(pretraining["model"], tokenizer, data["heldout"], args.seq_len)
         record_file.write_text(
-            json.dumps(pretraining | {"settings": pretraining_settings(args)}, indent=2) + "\n"
+            json.dumps(pretraining | {"settings": pretraining_settings(args, arm)}, indent=2) + "\n"
         )
     run = args.out / "finetune" / name
     shutil.rmtree(run, ignore_errors=True)
@@ -425,7 +504,9 @@ def run_arm(args: argparse.Namespace, data: dict, arm: str, minutes: float, seed
     }
 
 
-def pretraining_settings(args: argparse.Namespace) -> dict[str, Any]:
+def pretraining_settings(args: argparse.Namespace, arm: str) -> dict[str, Any]:
+    """What a pre-trained model depends on: a model made with other values is not reused."""
+    documents = {"documents": args.documents} if arm == "bertkit" else {}  # the others read no documents
     keys = (
         "preset",
         "dropout",
@@ -437,7 +518,7 @@ def pretraining_settings(args: argparse.Namespace) -> dict[str, Any]:
         "vocab_size",
         "dtype",
     )
-    return {k: getattr(args, k) for k in keys} | {"threads": torch.get_num_threads()}
+    return {k: getattr(args, k) for k in keys} | documents | {"threads": torch.get_num_threads()}
 
 
 def table(results: dict[str, Any]) -> str:
@@ -506,6 +587,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default: 1)")
     group = parser.add_argument_group("pre-training")
     group.add_argument("--objective", choices=PRETRAIN_OBJECTIVES, default="mlm")
+    group.add_argument(
+        "--documents",
+        choices=("fortune", "file"),
+        default="fortune",
+        help="bertkit's documents: each fortune (default), or each fortune file, its fortunes in order "
+        "(transformers' blocks of --seq-len tokens run across neighbouring fortunes either way)",
+    )
     group.add_argument("--preset", default="mini")
     group.add_argument("--vocab-size", type=int, default=8000)
     group.add_argument("--seq-len", type=int, default=64)
@@ -546,7 +634,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     torch.set_num_threads(args.threads)
     # auto resolved once, as the training loop resolves it, so the records name what ran
     args.dtype = training_precision(training_bf16(args.dtype), "cpu")["dtype"]
-    data = build_data(args.out, args.fortunes, args.per_topic, args.vocab_size)
+    data = build_data(args.out, args.fortunes, args.per_topic, args.vocab_size, args.documents)
     splits = data["splits"]
     test = splits["test"]
     prior = Counter(f.topic for f in test).most_common(1)[0][1] / len(test)
@@ -569,6 +657,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 "arm": "tfidf",
                 "name": "TF-IDF + logistic regression",
                 "finetuned": with_error(bag_of_words(splits["train"], test), len(test)),
+            }
+        )
+    if "vectors" in args.arms:
+        vocab, vectors = corpus_word_vectors(data["pretrain"])
+        metrics = bag_of_words_and_vectors(splits["train"], test, vocab, vectors)
+        runs.append(
+            {
+                "arm": "vectors",
+                "name": "TF-IDF + the corpus's word vectors",
+                "finetuned": with_error(metrics, len(test)) | {"words": len(vocab)},
             }
         )
     results = {

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,9 @@ def fortunes_dir(tmp_path) -> Path:
 
 
 def test_pretraining_corpus_leaves_out_every_topic_text(fortunes_dir, tmp_path):
-    data = experiment.build_data(tmp_path / "out", fortunes_dir, per_topic=20, vocab_size=300)
+    data = experiment.build_data(
+        tmp_path / "out", fortunes_dir, per_topic=20, vocab_size=300, documents="fortune"
+    )
     corpus = set(data["pretrain"]) | set(data["heldout"])
     assert corpus == {fortune(t, i) for t in ("wisdom", "people") for i in range(30)}  # SHARED left out
     assert data["heldout"] and not set(data["heldout"]) & set(data["pretrain"])
@@ -59,6 +62,19 @@ def test_pretraining_corpus_leaves_out_every_topic_text(fortunes_dir, tmp_path):
     text = (tmp_path / "out" / "corpus" / "pretrain.txt").read_text(encoding="utf-8")
     assert text.count("\n\n") == len(data["pretrain"])  # one document per fortune
     assert "床" not in text
+
+    # One document per fortune file instead: the same sentences, in the same order, cut after each file.
+    files = experiment.build_data(
+        tmp_path / "out", fortunes_dir, per_topic=20, vocab_size=300, documents="file"
+    )
+    assert files["prepared"] != data["prepared"] and files["pretrain"] == data["pretrain"]
+    by_file = (tmp_path / "out" / "corpus" / "pretrain-files.txt").read_text(encoding="utf-8")
+    documents = by_file.strip("\n").split("\n\n")
+    assert [d.split("\n")[0].split()[1] for d in documents] == [
+        "mother",
+        "patience",
+    ]  # people, then wisdom: the files in order
+    assert by_file.replace("\n\n", "\n") == text.replace("\n\n", "\n")
 
 
 def test_every_arm_end_to_end(fortunes_dir, tmp_path):
@@ -77,6 +93,7 @@ def test_every_arm_end_to_end(fortunes_dir, tmp_path):
         "bertkit-mlm-0.02min-seed0",
         "transformers-mlm-0.02min-seed0",
         "TF-IDF + logistic regression",
+        "TF-IDF + the corpus's word vectors",
     }
     n = results["task"]["sizes"]["test"]
     for run in results["runs"]:
@@ -104,13 +121,29 @@ def test_every_arm_end_to_end(fortunes_dir, tmp_path):
     # Pre-trained models are reused by a rerun with the same settings; MLM + NSP logs both figures; the
     # pooler on [CLS] when asked for.
     rerun = ["--minutes", "0.02", "--objective", "mlm+nsp", "--arms", "bertkit", "random", "--pooling", "cls"]
+    rerun += ["--documents", "file"]
     again = experiment.main([*args, *rerun])
     config = json.loads((out / "finetune" / "random-seed0" / "final" / "config.json").read_text())
     assert "classifier_pooling" not in config and again["settings"]["pooling"] == "cls"
-    assert {r["name"] for r in again["runs"]} == {"random-seed0", "bertkit-mlm+nsp-0.02min-seed0"}
+    assert {r["name"] for r in again["runs"]} == {"random-seed0", "bertkit-mlm+nsp-files-0.02min-seed0"}
     assert again["runs"][0]["pretraining"] == runs["random-seed0"]["pretraining"]
-    log = (out / "pretrain" / "bertkit-mlm+nsp-0.02min-seed0" / "metrics.jsonl").read_text().splitlines()
+    trained = json.loads((out / "pretrain" / "bertkit-mlm+nsp-files-0.02min-seed0" / "run.json").read_text())
+    assert trained["data"].endswith("prepared-300-files")
+    log = (
+        (out / "pretrain" / "bertkit-mlm+nsp-files-0.02min-seed0" / "metrics.jsonl").read_text().splitlines()
+    )
     assert "nsp_acc" in json.loads(log[-1])
+
+
+def test_corpus_word_vectors_place_words_of_shared_contexts_together():
+    pets = [f"the {a} sat on the mat and the {a} ate its food" for a in ("cat", "dog")]
+    roads = [f"my {a} drove down the road with its engine running" for a in ("car", "truck")]
+    vocab, vectors = experiment.corpus_word_vectors((pets + roads) * 10, dims=4)
+    assert vectors.shape == (len(vocab), 4)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    similarity = vectors @ vectors.T
+    for word, twin, stranger in [("cat", "dog", "car"), ("truck", "car", "dog")]:
+        assert similarity[vocab[word], vocab[twin]] > similarity[vocab[word], vocab[stranger]] + 0.5
 
 
 @pytest.mark.parametrize(
