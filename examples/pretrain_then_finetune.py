@@ -70,7 +70,6 @@ from bertkit.data.corpus import split_sentences  # noqa: E402
 from bertkit.data.masking import MaskingConfig, mask_tokens  # noqa: E402
 from bertkit.data.prepare import prepare_corpus  # noqa: E402
 from bertkit.precision import training_bf16, training_precision  # noqa: E402
-from bertkit.tasks.metrics import classification_metrics  # noqa: E402
 from bertkit.train.config import PretrainConfig  # noqa: E402
 from bertkit.train.loop import train  # noqa: E402
 from bertkit.train.objective import Objective, ratio, stack_counts  # noqa: E402
@@ -418,31 +417,15 @@ def corpus_word_vectors(
     return vocab, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def bag_of_words_and_vectors(
-    train: list[Fortune], test: list[Fortune], vocab: dict[str, int], vectors: np.ndarray
-) -> dict[str, Any]:
-    """The `tfidf` arm's features and classifier, each text's mean word vector (unit length) joined on."""
-    from scipy import sparse
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-
-    def mean_vectors(texts: list[str]) -> np.ndarray:
-        rows = np.zeros((len(texts), vectors.shape[1]))
-        for i, text in enumerate(texts):
-            known = [vocab[w] for w in WORD.findall(text.lower()) if w in vocab]
-            if known:
-                mean = vectors[known].mean(axis=0)
-                rows[i] = mean / max(np.linalg.norm(mean), 1e-12)
-        return rows
-
-    tfidf = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True).fit([f.text for f in train])
-
-    def features(part: list[Fortune]):
-        texts = [f.text for f in part]
-        return sparse.hstack([tfidf.transform(texts), sparse.csr_matrix(mean_vectors(texts))]).tocsr()
-
-    model = LogisticRegression(max_iter=1000, C=10.0).fit(features(train), [f.topic for f in train])
-    return classification_metrics(list(model.predict(features(test))), [f.topic for f in test])
+def mean_word_vectors(texts: list[str], vocab: dict[str, int], vectors: np.ndarray) -> np.ndarray:
+    """Each text's mean vector over its words in `vocab`, at unit length (zeros when it has none)."""
+    rows = np.zeros((len(texts), vectors.shape[1]))
+    for i, text in enumerate(texts):
+        known = [vocab[w] for w in WORD.findall(text.lower()) if w in vocab]
+        if known:
+            mean = vectors[known].mean(axis=0)
+            rows[i] = mean / max(np.linalg.norm(mean), 1e-12)
+    return rows
 
 
 # ----- the experiment
@@ -661,7 +644,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         )
     if "vectors" in args.arms:
         vocab, vectors = corpus_word_vectors(data["pretrain"])
-        metrics = bag_of_words_and_vectors(splits["train"], test, vocab, vectors)
+        metrics = bag_of_words(
+            splits["train"], test, extra=lambda texts: mean_word_vectors(texts, vocab, vectors)
+        )
         runs.append(
             {
                 "arm": "vectors",

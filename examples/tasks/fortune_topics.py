@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import argparse
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from corpora import (
     FORTUNES_DIR,
@@ -73,17 +75,22 @@ def build(
     return splits
 
 
-def bag_of_words(train: list[Fortune], test: list[Fortune]) -> dict:
-    """TF-IDF (words and word pairs) + logistic regression, scikit-learn's defaults otherwise."""
+def bag_of_words(
+    train: list[Fortune], test: list[Fortune], extra: Callable[[list[str]], Any] | None = None
+) -> dict:
+    """TF-IDF (words and word pairs) + logistic regression, scikit-learn's defaults otherwise; `extra`, when
+    given, maps texts to more features (an array, a row per text), joined to each text's TF-IDF."""
     try:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
+        from sklearn.pipeline import make_pipeline, make_union
+        from sklearn.preprocessing import FunctionTransformer
     except ImportError:
         raise SystemExit("the baseline needs scikit-learn: pip install -e '.[test]'") from None
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True), LogisticRegression(max_iter=1000, C=10.0)
-    )
+    features = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    if extra is not None:
+        features = make_union(features, FunctionTransformer(extra))
+    model = make_pipeline(features, LogisticRegression(max_iter=1000, C=10.0))
     model.fit([f.text for f in train], [f.topic for f in train])
     return classification_metrics(list(model.predict([f.text for f in test])), [f.topic for f in test])
 
