@@ -402,16 +402,15 @@ def corpus_word_vectors(
     right = np.concatenate([b for a, b in pairs] + [a for a, b in pairs])
     known = (left >= 0) & (right >= 0)
     size = (len(vocab), len(vocab))
-    counts = (
-        sparse.coo_matrix((np.ones(known.sum()), (left[known], right[known])), shape=size).tocsr().tocoo()
-    )
-    total = counts.data.sum()
-    rows = np.bincount(counts.row, counts.data, len(vocab))
-    contexts = np.bincount(counts.col, counts.data, len(vocab)) ** 0.75
+    pairs_seen = sparse.coo_matrix((np.ones(known.sum()), (left[known], right[known])), shape=size)
+    together = pairs_seen.tocsr().tocoo()  # one entry per (word, context), its count summed
+    total = together.data.sum()
+    rows = np.bincount(together.row, together.data, len(vocab))
+    contexts = np.bincount(together.col, together.data, len(vocab)) ** 0.75
     contexts *= total / contexts.sum()
-    pmi = np.log(counts.data * total / (rows[counts.row] * contexts[counts.col]))
+    pmi = np.log(together.data * total / (rows[together.row] * contexts[together.col]))
     keep = pmi > 0
-    ppmi = sparse.csr_matrix((pmi[keep], (counts.row[keep], counts.col[keep])), shape=size)
+    ppmi = sparse.csr_matrix((pmi[keep], (together.row[keep], together.col[keep])), shape=size)
     u, s, _ = randomized_svd(ppmi, min(dims, len(vocab) - 1), random_state=0)
     vectors = u * np.sqrt(s)
     return vocab, vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)

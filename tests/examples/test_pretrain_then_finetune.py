@@ -70,10 +70,8 @@ def test_pretraining_corpus_leaves_out_every_topic_text(fortunes_dir, tmp_path):
     assert files["prepared"] != data["prepared"] and files["pretrain"] == data["pretrain"]
     by_file = (tmp_path / "out" / "corpus" / "pretrain-files.txt").read_text(encoding="utf-8")
     documents = by_file.strip("\n").split("\n\n")
-    assert [d.split("\n")[0].split()[1] for d in documents] == [
-        "mother",
-        "patience",
-    ]  # people, then wisdom: the files in order
+    first_words = [document.split("\n")[0].split()[1] for document in documents]
+    assert first_words == ["mother", "patience"]  # people, then wisdom: the files in order
     assert by_file.replace("\n\n", "\n") == text.replace("\n\n", "\n")
 
 
