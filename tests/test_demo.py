@@ -1,3 +1,6 @@
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -5,6 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from bertkit.cli import main
 from bertkit.config import BertConfig
 from bertkit.constants import IGNORE_INDEX
 from bertkit.data.instances import A_END, A_START, B_END, B_START, IS_RANDOM_NEXT, plan_instances
@@ -15,6 +19,7 @@ from bertkit.demo import CLOZE_LINES, NSP_PAIRS, run_demo
 from bertkit.demo.cloze import cloze_config
 from bertkit.demo.poems import Poem, couplets, read_poems, recited_exactly, unique_openings, write_texts
 from bertkit.demo.run import prepare_poems
+from bertkit.demo.settings import idle_cores
 from bertkit.errors import FileFormatError
 from bertkit.model import BertForPreTraining
 from bertkit.train.pretraining import MLM_COUNTS, measure_mlm, mlm_metrics
@@ -175,3 +180,43 @@ def test_couplets_come_with_same_length_lines_of_other_poems():
     for first, second, others in chosen:
         assert len(set(others)) == 3 and all(len(o) == len(second) for o in others)
         assert all(poem_of[o] - poem_of[first] for o in others)
+
+
+def test_bad_steps_corpus_and_output_directory_are_one_clear_error_each(tmp_path, capsys):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("")
+    no_poems = tmp_path / "no-poems.txt"
+    no_poems.write_text("\n\n", encoding="utf-8")
+    cases = [
+        (
+            ["--max-steps", "0", "--out", str(tmp_path / "o1")],
+            "--max-steps must be a positive integer, got 0",
+        ),
+        (
+            ["--lm-steps", "-1", "--out", str(tmp_path / "o2")],
+            "--lm-steps must be a positive integer, got -1",
+        ),
+        (["--corpus", str(no_poems), "--out", str(tmp_path / "o3")], f"{no_poems}: no poems found"),
+        (["--out", str(a_file)], f"the output directory {a_file}: is a file, expected a directory"),
+        (
+            ["--out", str(a_file / "sub")],
+            f"the output directory {a_file / 'sub'}: cannot be written to (Not a",
+        ),
+        (["--out", "/proc/self/demo"], "the output directory /proc/self/demo: cannot be written to"),
+    ]
+    for flags, message in cases:
+        assert main(["demo", "--corpus", str(CORPUS), *flags]) == 2
+        err = capsys.readouterr().err
+        assert err.startswith(f"bertkit: error: {message}") and err.count("\n") == 1
+    assert not any((tmp_path / d).exists() for d in ("o1", "o2", "o3"))
+
+
+def test_idle_cores_leaves_out_a_core_another_process_keeps_busy():
+    cores = os.cpu_count() or 1
+    assert 1 <= idle_cores(0.2) <= cores
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        assert idle_cores(0.5) <= max(1, cores - 1)
+    finally:
+        spinner.kill()
+        spinner.wait()

@@ -34,6 +34,22 @@ def check_readable(path: str | Path) -> Path:
     return path
 
 
+def check_writable_dir(path: str | Path, what: str) -> Path:
+    """The directory `path`, created if missing, into which a file can be written; else an InvalidArgumentError
+    naming `what` (the argument) and why, before any long job starts rather than at its first save."""
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise InvalidArgumentError(f"{what} {path}: is a file, expected a directory (choose another {what})")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / f".write-test{TMP_SUFFIX}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as err:
+        raise InvalidArgumentError(f"{what} {path}: cannot be written to ({err.strerror})") from None
+    return path
+
+
 def iter_lines(path: str | Path, errors: str = "strict") -> Iterator[str]:
     """Yield the lines of a UTF-8 file without their line endings, never holding the file in memory.
 

@@ -228,3 +228,26 @@ def test_an_epoch_without_a_full_global_batch_is_stepped_over(tang_dir, tokenize
 def test_bad_arguments_are_named(tang_dir, tokenizer, kw, message):
     with pytest.raises(InvalidArgumentError, match=message):
         PretrainingData(tang_dir, tokenizer, **kw)
+
+
+def test_grouped_batches_hold_the_epochs_instances_padded_to_their_longest(tang_dir, tokenizer, take):
+    kw = {"batch_size": 16, "max_seq_length": 64, "num_workers": 0}
+    padded = PretrainingData(tang_dir, tokenizer, **kw)
+    grouped = PretrainingData(tang_dir, tokenizer, group_by_length=True, **kw)
+    per_epoch = padded.batches_in_epoch()
+    assert grouped.batches_in_epoch() == per_epoch
+    epoch, plain = take(grouped, per_epoch), take(padded, per_epoch)
+    lengths = [b["attention_mask"].sum(1) for b in epoch]
+    for batch, length in zip(epoch, lengths, strict=True):
+        assert batch["input_ids"].shape[1] == int(length.max()) <= 64
+        assert (batch["labels"] != IGNORE_INDEX).any(1).all()
+    # The same instances as the padded epoch (the same plan, reordered), in batches of similar length.
+    plans = [np.unique(d.maker.plan(0), axis=0) for d in (grouped, padded)]
+    assert np.array_equal(*plans)
+    planned = grouped.maker.instance_lengths(grouped.maker.plan(0))[: per_epoch * 16]
+    assert torch.equal(torch.cat(lengths), torch.from_numpy(planned))
+    spread = np.mean([int(n.max() - n.min()) for n in lengths])
+    assert spread < np.mean(
+        [int(b["attention_mask"].sum(1).max() - b["attention_mask"].sum(1).min()) for b in plain]
+    )
+    assert sum(b["input_ids"].numel() for b in epoch) < sum(b["input_ids"].numel() for b in plain)

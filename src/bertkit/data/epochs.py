@@ -26,6 +26,18 @@ from bertkit.data.split import SPLITS, SplitIndex
 from bertkit.errors import InvalidArgumentError, TrainingError
 
 _PLAN_STREAM, _ROW_STREAM = 0, 1  # keeps the plan's and the rows' random streams apart
+# Rows of similar length are batched together within groups of this many batches (Hugging Face's
+# group_by_length), so batches padded to their longest row are padded little and the batch order stays random.
+LENGTH_GROUP_BATCHES = 50
+
+
+def group_by_length(plan: np.ndarray, lengths: np.ndarray, group: int) -> np.ndarray:
+    """The shuffled `plan` with each run of `group` rows sorted longest first (ties keep their random order),
+    so that consecutive batches of a group hold rows of similar `lengths`."""
+    plan = plan.copy()
+    for g in range(0, len(plan), group):
+        plan[g : g + group] = plan[g : g + group][np.argsort(-lengths[g : g + group], kind="stable")]
+    return plan
 
 
 class EpochPlan(ABC):

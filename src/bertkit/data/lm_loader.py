@@ -23,14 +23,11 @@ import torch
 
 from bertkit.checks import check_int
 from bertkit.constants import IGNORE_INDEX
-from bertkit.data.epochs import EpochBatches, EpochPlan, check_sharding
+from bertkit.data.epochs import LENGTH_GROUP_BATCHES, EpochBatches, EpochPlan, check_sharding, group_by_length
 from bertkit.data.split import SplitIndex, open_split
 from bertkit.tokenizer import WordPieceTokenizer
 
 DOCUMENT, START = range(2)  # plan columns: a document, and where its row (or its place in the stream) starts
-# Rows of similar length are batched together within groups of this many batches (Hugging Face's
-# group_by_length), so unpacked documents are padded little and the batch order stays random.
-LENGTH_GROUP_BATCHES = 50
 
 
 def pack_documents(lengths: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -120,11 +117,9 @@ class SeparateDocuments(DocumentRows):
         documents = np.repeat(np.arange(len(self.lengths)), windows)
         starts = np.concatenate([np.arange(w) * (self.max_seq_length - 1) for w in windows])
         plan = np.stack([documents, starts], axis=1)[rng.permutation(len(documents))]
-        group = LENGTH_GROUP_BATCHES * self.batch_size * self.world_size
-        for g in range(0, len(plan), group):  # longest first within each group, ties in random order
-            rows = plan[g : g + group]
-            plan[g : g + group] = rows[np.argsort(-self.row_lengths(rows), kind="stable")]
-        return plan
+        return group_by_length(
+            plan, self.row_lengths(plan), LENGTH_GROUP_BATCHES * self.batch_size * self.world_size
+        )
 
     def row_lengths(self, rows: np.ndarray) -> np.ndarray:
         return np.minimum(self.lengths[rows[:, DOCUMENT]] - rows[:, START], self.max_seq_length)

@@ -14,7 +14,7 @@ import torch
 
 from bertkit.checks import check_choice, check_int, check_probability
 from bertkit.constants import CONTINUATION
-from bertkit.data.epochs import EpochBatches, EpochPlan, check_sharding
+from bertkit.data.epochs import LENGTH_GROUP_BATCHES, EpochBatches, EpochPlan, check_sharding, group_by_length
 from bertkit.data.instances import (
     A_END,
     A_START,
@@ -46,11 +46,14 @@ class BatchSpec:
     pad_token_id: int
     masking: MaskingConfig
     continuation: np.ndarray | None  # per vocabulary id: is a `##` piece (whole-word masking), or None
+    # Batch instances of similar length and pad each batch to its longest, not to max_seq_length: on short
+    # pairs (the demo's lines and clauses) a third of every padded batch is otherwise padding.
+    group_by_length: bool = False
 
 
 class MaskedPairs(EpochPlan):
     """Rows are NSP instances (sentence ranges of segments A and B, and the label); a batch is them masked,
-    padded to `max_seq_length`."""
+    padded to `max_seq_length` (with `group_by_length`, to the batch's longest)."""
 
     def __init__(self, index: SplitIndex, spec: BatchSpec, **sharding: int) -> None:
         super().__init__(index, **sharding)
@@ -67,14 +70,29 @@ class MaskedPairs(EpochPlan):
             s.nsp_negatives,
             s.nsp_pairs,
         )
-        return plan[rng.permutation(len(plan))]
+        plan = plan[rng.permutation(len(plan))]
+        if not s.group_by_length:
+            return plan
+        group = LENGTH_GROUP_BATCHES * self.batch_size * self.world_size
+        return group_by_length(plan, self.instance_lengths(plan), group)
+
+    def instance_lengths(self, plan: np.ndarray) -> np.ndarray:
+        """Tokens of each planned instance once truncated, the special tokens included."""
+        ends = np.concatenate(([0], np.cumsum(self.index.sentence_lengths)))
+        pair = ends[plan[:, A_END]] - ends[plan[:, A_START]] + ends[plan[:, B_END]] - ends[plan[:, B_START]]
+        room = self.spec.max_seq_length - SPECIAL_TOKENS_PER_PAIR
+        return np.minimum(pair, room) + SPECIAL_TOKENS_PER_PAIR
 
     def make_batch(self, epoch: int, positions: range) -> dict[str, torch.Tensor]:
         plan = self.plan(epoch)
         fields = np.zeros((len(_FIELDS), len(positions), self.spec.max_seq_length), dtype=np.int64)
         for j, p in enumerate(positions):
             fields[:, j] = self.instance(plan[p], self.row_rng(epoch, p))
-        batch = {name: torch.from_numpy(fields[i]) for i, name in enumerate(_FIELDS)}
+        if self.spec.group_by_length:
+            fields = fields[
+                ..., : max(int(fields[_FIELDS.index("attention_mask")].sum(-1).max(initial=0)), 1)
+            ]
+        batch = {name: torch.from_numpy(np.ascontiguousarray(fields[i])) for i, name in enumerate(_FIELDS)}
         batch["next_sentence_label"] = torch.from_numpy(
             plan[positions.start : positions.stop, IS_RANDOM_NEXT].copy()
         )
@@ -127,6 +145,7 @@ class PretrainingData(EpochBatches):
         nsp_negatives: str = "google",
         nsp_pairs: str = "segments",
         whole_word_mask: bool = False,
+        group_by_length: bool = False,
         split: str = "train",
         seed: int = 0,
         rank: int = 0,
@@ -165,6 +184,7 @@ class PretrainingData(EpochBatches):
             pad_token_id=tokenizer.pad_token_id,
             masking=masking,
             continuation=continuation,
+            group_by_length=group_by_length,
         )
         maker = MaskedPairs(index, spec, batch_size=batch_size, seed=seed, rank=rank, world_size=world_size)
         super().__init__(maker, Path(data_dir), split, num_workers)

@@ -172,9 +172,12 @@ class PretrainConfig(TrainConfig):
     data: str = ""
     tokenizer: str = ""
 
-    # The model: a Google BERT size; dropout None keeps the preset's 0.1 (0 is what Cramming recommends).
+    # The model: a Google BERT size; dropout None keeps the preset's 0.1 (0 is what Cramming recommends);
+    # initializer_range None keeps BERT's 0.02 (the std of the initial weights: a tiny model learns faster
+    # from a larger one, docs/benchmarks.md "The demo: time to quality").
     preset: str = "tiny"
     dropout: float | None = None
+    initializer_range: float | None = None
 
     # The data: for mlm, instances as Google's create_pretraining_data.py builds them, masked afresh every
     # epoch (`nsp_negatives` "matched": random segments B of the true ones' form; `nsp_pairs` "sentences":
@@ -191,6 +194,8 @@ class PretrainConfig(TrainConfig):
     nsp_pairs: str = "segments"
     nsp_weight: float = 1.0  # loss = MLM loss + nsp_weight x NSP loss (1: BERT's sum)
     whole_word_mask: bool = False
+    # mlm: batch instances of similar length, each batch padded to its longest (short sentence pairs)
+    group_by_length: bool = False
     num_workers: int = 1
 
     def __post_init__(self) -> None:
@@ -212,6 +217,10 @@ class PretrainConfig(TrainConfig):
         check_choice("`preset`", self.preset, tuple(PRESETS))
         if self.dropout is not None:
             check_probability("`dropout`", self.dropout)
+        if self.initializer_range is not None and not 0 < self.initializer_range < 1:
+            raise InvalidArgumentError(
+                f"`initializer_range` must be a standard deviation in (0, 1), got {self.initializer_range!r}"
+            )
 
 
 @dataclass

@@ -39,6 +39,8 @@ def model_config(cfg: PretrainConfig, tokenizer: WordPieceTokenizer, **overrides
     )
     if cfg.dropout is not None:
         settings |= dict(hidden_dropout_prob=cfg.dropout, attention_probs_dropout_prob=cfg.dropout)
+    if cfg.initializer_range is not None:
+        settings |= dict(initializer_range=cfg.initializer_range)
     return BertConfig.preset(cfg.preset, **settings | overrides)
 
 
@@ -51,6 +53,7 @@ def mlm_objective(cfg: PretrainConfig, ctx: Distributed) -> Objective:
         nsp_negatives=cfg.nsp_negatives,
         nsp_pairs=cfg.nsp_pairs,
         whole_word_mask=cfg.whole_word_mask,
+        group_by_length=cfg.group_by_length,
     )
     parts = _pretraining(cfg, ctx, partial(PretrainingData, **masking), BertForPreTraining)
     loss = None if cfg.nsp_weight == 1 else partial(weighted_loss, nsp_weight=cfg.nsp_weight)
