@@ -10,7 +10,8 @@ template, decoder, or WordPiece setting) is refused with the setting named, neve
 The file's `truncation` and `padding` are ignored: they are `tokenizers`' call defaults, which transformers
 ignores too; bertkit takes them as arguments of each call.
 
-Files are written as transformers 5 writes them for BERT, byte for byte.
+Files are written as transformers 5 writes them for BERT, byte for byte (with the word limit or decoder
+bertkit's tokenizer has where BertTokenizer's cannot hold them, as `tokenizers` writes them).
 """
 
 import json
