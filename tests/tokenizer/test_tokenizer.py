@@ -165,6 +165,19 @@ def test_vocabulary_without_special_tokens(tmp_path):
         WordPieceTokenizer(["[PAD]", "[UNK]", "[SEP]", "[MASK]"])
 
 
+def test_word_limit_and_decoder_arguments(uncased_vocab):
+    with pytest.raises(InvalidArgumentError, match="max_word_chars must be an integer >= 0, got -1"):
+        WordPieceTokenizer(uncased_vocab, max_word_chars=-1)
+    with pytest.raises(
+        InvalidArgumentError, match=r"decoder must be one of \('WordPiece', None\), got 'BPE'"
+    ):
+        WordPieceTokenizer(uncased_vocab, decoder="BPE")
+    tok = WordPieceTokenizer(uncased_vocab, max_word_chars=3, decoder=None)
+    assert tok.tokenize("abc abcd") == ["abc", "[UNK]"]
+    assert tok.decode(tok.encode("unwanted, abc").ids, skip_special_tokens=False) == "[CLS] [UNK] , abc [SEP]"
+    assert tok.decode(tok.convert_tokens_to_ids(["una", "##ffa", "##ble", ","])) == "una ##ffa ##ble ,"
+
+
 def test_cli_tokenize(model_dir, tmp_path, capsys):
     assert cli_main(["tokenize", "--vocab", str(model_dir), "Hello, naïve [MASK]!"]) == 0
     assert capsys.readouterr().out == "[CLS] hello , naive [MASK] ! [SEP]\n"

@@ -1,10 +1,11 @@
-"""tokenizer.json, read and written: ids equal to `tokenizers`' for files with every BertNormalizer setting
-(built by `tokenizers` itself), for the directories transformers 5 writes (tokenizer.json +
-tokenizer_config.json, no vocab.txt) and for ours read back by `tokenizers` and transformers; the one-line
-errors for files bertkit cannot run exactly, for disagreeing files and for corrupt ones; the CLI and a pipeline
-on a transformers-5 directory."""
+"""tokenizer.json, read and written: ids equal to `tokenizers`' for files with every BertNormalizer setting,
+word limit and decoder (built by `tokenizers` itself, and decoded as it decodes), for the directories
+transformers 5 writes (tokenizer.json + tokenizer_config.json, no vocab.txt) and for ours read back by
+`tokenizers` and transformers; the one-line errors for files bertkit cannot run exactly, for disagreeing files
+and for corrupt ones; the CLI and a pipeline on a transformers-5 directory."""
 
 import json
+import pickle
 import shutil
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from bertkit import (
 )
 from bertkit.cli import main as cli_main
 from bertkit.constants import SPECIAL_TOKENS
+from bertkit.tokenizer import parallel
 
 # Held out: none of these is in the bundled corpora.
 TEXTS = [
@@ -38,10 +40,15 @@ TEXTS = [
 PAIRS = [(TEXTS[0], TEXTS[2]), (TEXTS[1], TEXTS[5]), (TEXTS[6], TEXTS[4]), ("", TEXTS[3])]
 
 
-def tokenizers_bert(vocab: list[str], **normalizer) -> Tokenizer:
-    """A BERT WordPiece tokenizer built with `tokenizers` itself, as its own files describe one."""
+def tokenizers_bert(
+    vocab: list[str], with_decoder: bool = True, max_input_chars_per_word: int = 100, **normalizer
+) -> Tokenizer:
+    """A BERT WordPiece tokenizer built with `tokenizers` itself, as its own files describe one; people
+    building one often set no decoder (`with_decoder=False`)."""
     ids = {t: i for i, t in enumerate(vocab)}
-    tok = Tokenizer(models.WordPiece(ids, unk_token="[UNK]"))
+    tok = Tokenizer(
+        models.WordPiece(ids, unk_token="[UNK]", max_input_chars_per_word=max_input_chars_per_word)
+    )
     tok.normalizer = normalizers.BertNormalizer(**normalizer)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.post_processor = processors.TemplateProcessing(
@@ -50,7 +57,8 @@ def tokenizers_bert(vocab: list[str], **normalizer) -> Tokenizer:
         special_tokens=[("[CLS]", ids["[CLS]"]), ("[SEP]", ids["[SEP]"])],
     )
     tok.add_special_tokens(list(SPECIAL_TOKENS))
-    tok.decoder = decoders.WordPiece()
+    if with_decoder:
+        tok.decoder = decoders.WordPiece()
     return tok
 
 
@@ -150,6 +158,62 @@ def test_bert_processing_post_processor(model_dir, tmp_path):
     assert_same_ids(WordPieceTokenizer.from_pretrained(tmp_path), ref)
 
 
+def test_a_tokenizer_built_without_a_decoder(uncased, uncased_vocab, tmp_path):
+    """tokenizers writes `decoder: null`; a decoder changes no id, and without one tokenizers (and
+    transformers, which runs the file) joins the tokens with spaces, `##` kept."""
+    theirs = tokenizers_bert(uncased_vocab, with_decoder=False)
+    theirs.save(str(tmp_path / "tokenizer.json"))
+    assert json.loads((tmp_path / "tokenizer.json").read_text(encoding="utf-8"))["decoder"] is None
+    ours = WordPieceTokenizer.from_pretrained(tmp_path)  # tokenizer.json alone, as transformers takes it
+    assert ours.decoder is None
+    assert ours.fingerprint() == uncased.fingerprint()
+    assert_same_ids(ours, theirs)
+    hf = AutoTokenizer.from_pretrained(tmp_path)
+    unk, cls, sep, mask = (uncased.vocab[t] for t in ("[UNK]", "[CLS]", "[SEP]", "[MASK]"))
+    encoded = [theirs.encode(text).ids for text in TEXTS] + [theirs.encode(a, b).ids for a, b in PAIRS]
+    by_hand = [
+        [],
+        [unk],
+        [cls, sep],
+        [mask, cls],
+        uncased.convert_tokens_to_ids(["##ing", "una", "##ffa", "##ble", "."]),
+    ]
+    for ids in encoded + by_hand:
+        for skip in (True, False):
+            expected = theirs.decode(ids, skip_special_tokens=skip)
+            assert ours.decode(ids, skip_special_tokens=skip) == expected, (ids, skip)
+            assert hf.decode(ids, skip_special_tokens=skip) == expected, (ids, skip)
+    # The cases above hold what a decoder would change: pieces, punctuation, special tokens kept and dropped.
+    assert "##" in ours.decode(encoded[0], skip_special_tokens=True)
+    assert " , " in ours.decode(encoded[0], skip_special_tokens=True)
+    assert ours.decode(encoded[6], skip_special_tokens=False).startswith("[CLS] [CLS] inside [SEP] words")
+    assert "[MASK]" not in ours.decode(encoded[6], skip_special_tokens=True)
+
+
+def words_of(n: int) -> list[str]:
+    """Raw words whose normalised form (lowercased, accents stripped) has `n` characters: ASCII, accented,
+    with combining accents (twice as long raw), and word pieces the vocabulary splits."""
+    return ["x" * n, ("ab" * n)[:n], ("Token" * n)[:n], "é" * n, "e\u0301" * n, ("naïve" * n)[:n]]
+
+
+@pytest.mark.parametrize("limit", [0, 5, 10, 100, 200])
+def test_word_limit_equals_tokenizers(limit, uncased, uncased_vocab, tmp_path, monkeypatch):
+    """A word over `max_input_chars_per_word` is one [UNK], as tokenizers counts it: on the normalised word."""
+    theirs = tokenizers_bert(uncased_vocab, max_input_chars_per_word=limit)
+    theirs.save(str(tmp_path / "tokenizer.json"))
+    ours = WordPieceTokenizer.from_pretrained(tmp_path / "tokenizer.json")
+    assert ours.max_word_chars == limit
+    assert (ours.fingerprint() == uncased.fingerprint()) == (limit == 100)
+    lengths = [n for n in (limit - 1, limit, limit + 1) if n > 0]
+    texts = [" ".join(words_of(n)) + f" [MASK]{'y' * n}, {'東' * n}!" for n in lengths] + TEXTS
+    assert_same_ids(ours, theirs, texts, [(texts[0], texts[-2])])
+    expected = [theirs.encode(text, add_special_tokens=False).ids for text in texts]
+    assert any(uncased.unk_token_id in ids for ids in expected)
+    # The batch path, forked workers, with cold caches: a pickled copy carries the settings, not the caches.
+    monkeypatch.setattr(parallel, "PARALLEL_MIN_TEXTS", 4)
+    assert pickle.loads(pickle.dumps(ours)).tokenize_to_ids(texts * 2, num_workers=2) == expected * 2
+
+
 # ----- writing: tokenizers and transformers read ours
 
 
@@ -178,6 +242,26 @@ def test_ours_read_back_by_tokenizers_and_transformers(cased_vocab_file, adversa
         (directory / "vocab.txt").unlink()  # transformers 5 then has only tokenizer.json for the vocabulary
         assert_same_ids(ours, AutoTokenizer.from_pretrained(directory))
         assert WordPieceTokenizer.from_pretrained(directory).fingerprint() == ours.fingerprint()
+
+
+def test_save_pretrained_keeps_word_limit_and_decoder(uncased_vocab, tmp_path):
+    """A word limit or decoder BertTokenizer cannot hold is written to tokenizer.json, and the config names
+    PreTrainedTokenizerFast, so that transformers runs the file as tokenizers does."""
+    ours = WordPieceTokenizer(uncased_vocab, max_word_chars=5, decoder=None)
+    directory = ours.save_pretrained(tmp_path / "tok")
+    assert json.loads((directory / "tokenizer_config.json").read_text())["tokenizer_class"] == (
+        "PreTrainedTokenizerFast"
+    )
+    theirs = Tokenizer.from_file(str(directory / "tokenizer.json"))
+    texts = [*TEXTS, " ".join(words_of(5) + words_of(6))]
+    assert_same_ids(ours, theirs, texts)
+    assert_same_ids(ours, AutoTokenizer.from_pretrained(directory), texts)
+    ids = theirs.encode(texts[0]).ids
+    assert (
+        ours.decode(ids) == theirs.decode(ids) == AutoTokenizer.from_pretrained(directory).decode(ids, True)
+    )
+    again = WordPieceTokenizer.from_pretrained(directory)
+    assert (again.max_word_chars, again.decoder, again.fingerprint()) == (5, None, ours.fingerprint())
 
 
 def test_save_refuses_duplicate_tokens_before_writing(tmp_path):
@@ -221,6 +305,31 @@ def test_config_and_tokenizer_json_must_agree(hf5_dir, tmp_path, key, value, mes
     directory = edited(hf5_dir, tmp_path / "tok", "tokenizer_config.json", lambda c: c.update({key: value}))
     with pytest.raises(FileFormatError, match=f"tokenizer_config.json has {message}"):
         WordPieceTokenizer.from_pretrained(directory)
+
+
+def test_config_bert_tokenizer_and_a_word_limit_must_agree(hf5_dir, tmp_path):
+    """transformers' BertTokenizer builds its WordPiece with the limit 100, tokenizers keeps the file's;
+    PreTrainedTokenizerFast runs the file."""
+    directory = edited(hf5_dir, tmp_path / "tok", "tokenizer.json", _set("model.max_input_chars_per_word", 7))
+    with pytest.raises(
+        FileFormatError,
+        match=r"tokenizer_class=BertTokenizer \(transformers then uses max_input_chars_per_word=100\) but "
+        r"tokenizer.json's model has max_input_chars_per_word=7 \(tokenizers follows it\); set tokenizer_class",
+    ):
+        WordPieceTokenizer.from_pretrained(directory)
+    fast = edited(
+        directory,
+        tmp_path / "fast",
+        "tokenizer_config.json",
+        _set("tokenizer_class", "PreTrainedTokenizerFast"),
+    )
+    ours = WordPieceTokenizer.from_pretrained(fast)
+    assert ours.max_word_chars == 7
+    texts = [" ".join(words_of(7) + words_of(8))]
+    assert_same_ids(ours, AutoTokenizer.from_pretrained(fast), texts, [])
+    theirs = Tokenizer.from_file(str(fast / "tokenizer.json"))
+    theirs.no_padding()  # MiniLM's file pads to 128 by default
+    assert_same_ids(ours, theirs, texts, [])
 
 
 def test_config_special_tokens_must_be_berts(hf5_dir, tmp_path):
@@ -290,7 +399,11 @@ def refused(directory: Path, message: str) -> None:
             _set("model.continuing_subword_prefix", "@@"),
             "model.continuing_subword_prefix='@@' is not supported",
         ),
-        (_set("model.max_input_chars_per_word", 200), "model.max_input_chars_per_word=200 is not supported"),
+        (
+            _set("model.max_input_chars_per_word", -1),
+            "model.max_input_chars_per_word=-1 is not supported: expected an integer >= 0",
+        ),
+        (_set("model.max_input_chars_per_word", "200"), 'model.max_input_chars_per_word="200" is not'),
         (_set("model.unk_token", "[unused0]"), r"model.unk_token='\[unused0\]' is not supported"),
         (_set("post_processor", None), "post_processor null is not supported: bertkit adds BERT's template"),
         (_set("post_processor.pair", []), r"post_processor TemplateProcessing \(pair '', special token ids"),
@@ -312,6 +425,7 @@ def refused(directory: Path, message: str) -> None:
         ),
         (_set("added_tokens", []), r"added_tokens lacks \[PAD\], \[UNK\], \[CLS\], \[SEP\], \[MASK\]"),
         (_set("decoder", {"type": "BPEDecoder"}), "decoder BPEDecoder is not supported"),
+        (_set("decoder.cleanup", False), "decoder WordPiece is not supported: bertkit decodes as WordPiece"),
         (_rename_mask, "model.vocab lacks the special token\\(s\\) \\[MASK\\]"),
         (_set("model.vocab.[MASK]", 0), "model.vocab gives id 0 to both '\\[PAD\\]' and '\\[MASK\\]'"),
         (

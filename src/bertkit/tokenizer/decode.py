@@ -1,11 +1,15 @@
-"""Ids back to text: Hugging Face's WordPiece decoder, what transformers 5's BertTokenizer.decode runs, and the
-same without spaces around Chinese characters (`decode_cjk`)."""
+"""Ids back to text: Hugging Face's WordPiece decoder, what transformers 5's BertTokenizer.decode runs, the
+same without spaces around Chinese characters (`decode_cjk`), and `tokenizers` without a decoder."""
 
 import re
 
 from bertkit.constants import CONTINUATION
 from bertkit.tokenizer.normalize import _char_class
 from bertkit.tokenizer.unicode_tables import CJK
+
+# tokenizer.json's decoders bertkit runs: WordPiece(prefix="##", cleanup=true), or none (null).
+WORDPIECE_DECODER = "WordPiece"
+DECODERS = (WORDPIECE_DECODER, None)
 
 # tokenizers' clean-up, applied to each token with its leading space.
 _DECODE_CLEANUP = (
@@ -34,6 +38,12 @@ def decode_tokens(tokens: list[str]) -> str:
             token = token.replace(dirty, clean)
         out.append(token)
     return "".join(out)
+
+
+def decode_with(tokens: list[str], decoder: str | None) -> str:
+    """The text `tokenizers` decodes `tokens` to with `decoder` (one of DECODERS). With none it joins the
+    tokens with spaces, `##` kept: the decoder is what glues pieces back together."""
+    return decode_tokens(tokens) if decoder == WORDPIECE_DECODER else " ".join(tokens)
 
 
 # CJK ideographs (BERT's table), CJK symbols and punctuation (。、「」...) and full-width forms (，！？...).

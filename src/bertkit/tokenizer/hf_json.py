@@ -1,15 +1,17 @@
 """tokenizer.json: the one file in which Hugging Face `tokenizers` describes a whole tokenizer, and the only
 vocabulary file transformers 5 writes for BERT (beside tokenizer_config.json, no vocab.txt).
 
-bertkit runs one pipeline: BertNormalizer -> BertPreTokenizer -> WordPiece ("##", 100 characters, [UNK]) ->
-the template [CLS] A [SEP] B [SEP], with [PAD] [UNK] [CLS] [SEP] [MASK] as the only tokens split out of raw
-text. A file is read only when it describes that pipeline, with any of BertNormalizer's `lowercase`,
-`strip_accents` and `handle_chinese_chars`; anything else (another model, normaliser, pre-tokenizer,
+bertkit runs one pipeline: BertNormalizer -> BertPreTokenizer -> WordPiece ("##", [UNK]) -> the template
+[CLS] A [SEP] B [SEP], with [PAD] [UNK] [CLS] [SEP] [MASK] as the only tokens split out of raw text. A file is
+read only when it describes that pipeline, with any of BertNormalizer's `lowercase`, `strip_accents` and
+`handle_chinese_chars`, any WordPiece `max_input_chars_per_word`, and the WordPiece decoder or none (as
+`tokenizers` writes a tokenizer built without one); anything else (another model, normaliser, pre-tokenizer,
 template, decoder, or WordPiece setting) is refused with the setting named, never tokenized differently.
 The file's `truncation` and `padding` are ignored: they are `tokenizers`' call defaults, which transformers
 ignores too; bertkit takes them as arguments of each call.
 
-Files are written as transformers 5 writes them for BERT, byte for byte.
+Files are written as transformers 5 writes them for BERT, byte for byte (with the word limit or decoder
+bertkit's tokenizer has where BertTokenizer's cannot hold them, as `tokenizers` writes them).
 """
 
 import json
@@ -17,17 +19,16 @@ from pathlib import Path
 
 from bertkit.constants import CLS, CONTINUATION, SEP, SPECIAL_TOKENS, UNK
 from bertkit.errors import FileFormatError, InvalidArgumentError
+from bertkit.tokenizer.decode import WORDPIECE_DECODER
 from bertkit.tokenizer.wordpiece import MAX_WORD_CHARS
 
 TOKENIZER_JSON = "tokenizer.json"
 
 PRE_TOKENIZER = {"type": "BertPreTokenizer"}
-DECODER = {"type": "WordPiece", "prefix": CONTINUATION, "cleanup": True}
-MODEL_SETTINGS = {
-    "unk_token": UNK,
-    "continuing_subword_prefix": CONTINUATION,
-    "max_input_chars_per_word": MAX_WORD_CHARS,
-}
+# tokenizer.json's decoder -> WordPieceTokenizer's `decoder`.
+DECODERS = {WORDPIECE_DECODER: {"type": "WordPiece", "prefix": CONTINUATION, "cleanup": True}, None: None}
+MODEL_SETTINGS = {"unk_token": UNK, "continuing_subword_prefix": CONTINUATION}
+WORD_LIMIT = "max_input_chars_per_word"
 # tokenizers' BertNormalizer defaults, for a key a file leaves out, and the values bertkit runs exactly.
 NORMALIZER_DEFAULTS = {
     "clean_text": True,
@@ -67,7 +68,12 @@ def _template_special(token: str, token_id: int) -> dict:
 
 
 def tokenizer_json_text(
-    tokens: list[str], lowercase: bool, strip_accents: bool | None, split_chinese: bool
+    tokens: list[str],
+    lowercase: bool,
+    strip_accents: bool | None,
+    split_chinese: bool,
+    max_word_chars: int = MAX_WORD_CHARS,
+    decoder: str | None = WORDPIECE_DECODER,
 ) -> str:
     """The tokenizer.json of a bertkit tokenizer, as transformers 5 and tokenizers write it (serde's pretty
     JSON: two-space indent, UTF-8 unescaped, no final newline)."""
@@ -97,16 +103,16 @@ def tokenizer_json_text(
             "pair": PAIR,
             "special_tokens": {t: _template_special(t, vocab[t]) for t in (CLS, SEP)},
         },
-        "decoder": DECODER,
-        "model": {"type": "WordPiece", **MODEL_SETTINGS, "vocab": vocab},
+        "decoder": DECODERS[decoder],
+        "model": {"type": "WordPiece", **MODEL_SETTINGS, WORD_LIMIT: max_word_chars, "vocab": vocab},
     }
     return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def read_tokenizer_json(path: Path) -> tuple[list[str], dict]:
-    """The vocabulary (tokens in id order) and the normaliser settings (lowercase, strip_accents,
-    split_chinese) of a BERT WordPiece tokenizer.json, or a FileFormatError naming the file and the first
-    thing bertkit cannot run exactly."""
+    """The vocabulary (tokens in id order) and WordPieceTokenizer's settings (lowercase, strip_accents,
+    split_chinese, max_word_chars, decoder) of a BERT WordPiece tokenizer.json, or a FileFormatError naming
+    the file and the first thing bertkit cannot run exactly."""
     data = _load_json(path)
     model = data.get("model")
     if not isinstance(model, dict) or model.get("type") != "WordPiece":
@@ -120,6 +126,12 @@ def read_tokenizer_json(path: Path) -> tuple[list[str], dict]:
                 f"{path}: model.{key}={model[key]!r} is not supported: bertkit's WordPiece, like "
                 f"transformers' BertTokenizer, uses {expected!r}"
             )
+    max_word_chars = model.get(WORD_LIMIT, MAX_WORD_CHARS)
+    if type(max_word_chars) is not int or max_word_chars < 0:
+        raise FileFormatError(
+            f"{path}: model.{WORD_LIMIT}={json.dumps(max_word_chars)} is not supported: expected an "
+            "integer >= 0, the most characters a word may have before it becomes one [UNK]"
+        )
     missing = [t for t in SPECIAL_TOKENS if t not in model["vocab"]]
     if missing:
         raise FileFormatError(
@@ -135,12 +147,13 @@ def read_tokenizer_json(path: Path) -> tuple[list[str], dict]:
         )
     _check_post_processor(path, data.get("post_processor"), vocab)
     _check_added_tokens(path, data.get("added_tokens"), vocab)
-    if data.get("decoder") != DECODER:
+    decoders = [name for name, spec in DECODERS.items() if data.get("decoder") == spec]
+    if not decoders:
         raise FileFormatError(
             f"{path}: decoder {_describe(data.get('decoder'))} is not supported: bertkit decodes as "
-            "WordPiece(prefix='##', cleanup=true)"
+            "WordPiece(prefix='##', cleanup=true) or, with decoder null, as tokenizers without a decoder"
         )
-    return tokens, settings
+    return tokens, settings | {"max_word_chars": max_word_chars, "decoder": decoders[0]}
 
 
 def _load_json(path: Path) -> dict:

@@ -19,7 +19,7 @@ from bertkit.constants import CLS, MASK, PAD, SEP, SPECIAL_TOKENS, UNK
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.hub import resolve_pretrained
 from bertkit.tokenizer.cache import Memo
-from bertkit.tokenizer.decode import decode_tokens
+from bertkit.tokenizer.decode import DECODERS, WORDPIECE_DECODER, decode_with
 from bertkit.tokenizer.encoding import (
     Encoding,
     pad,
@@ -44,6 +44,9 @@ class WordPieceTokenizer:
     `vocab` is a vocab.txt path or a list of tokens (the id is the position). `strip_accents=None` strips
     accents exactly when lowercasing; `split_chinese` makes every CJK ideograph a word of its own.
     `model_max_length` is the longest input the model was trained for (tokenizer_config.json's), if known.
+    `max_word_chars` is tokenizer.json's `max_input_chars_per_word`: a longer word is one [UNK]. `decoder` is
+    tokenizer.json's: "WordPiece" (`##` glued on, spaces before punctuation cleaned up) or None (`tokenizers`
+    without a decoder: tokens joined by spaces); it changes only `decode`.
     """
 
     def __init__(
@@ -53,6 +56,8 @@ class WordPieceTokenizer:
         strip_accents: bool | None = None,
         split_chinese: bool = True,
         model_max_length: int | None = None,
+        max_word_chars: int = MAX_WORD_CHARS,
+        decoder: str | None = WORDPIECE_DECODER,
     ):
         if isinstance(vocab, str | os.PathLike):
             tokens, source = load_vocab(vocab), str(vocab)
@@ -69,6 +74,12 @@ class WordPieceTokenizer:
         self.vocab: dict[str, int] = {token: i for i, token in enumerate(tokens)}
         self.normalizer = Normalizer(lowercase, strip_accents, split_chinese)
         self.model_max_length = model_max_length
+        if type(max_word_chars) is not int or max_word_chars < 0:
+            raise InvalidArgumentError(f"max_word_chars must be an integer >= 0, got {max_word_chars!r}")
+        if decoder not in DECODERS:
+            raise InvalidArgumentError(f"decoder must be one of {DECODERS}, got {decoder!r}")
+        self.max_word_chars = max_word_chars
+        self.decoder = decoder
         self.pad_token_id, self.unk_token_id, self.cls_token_id, self.sep_token_id, self.mask_token_id = (
             self.vocab[t] for t in (PAD, UNK, CLS, SEP, MASK)
         )
@@ -129,12 +140,17 @@ class WordPieceTokenizer:
 
     def save_pretrained(self, directory: str | os.PathLike) -> Path:
         """Write vocab.txt, tokenizer_config.json and tokenizer.json (transformers, tokenizers)."""
-        settings = (self.lowercase, self.strip_accents, self.split_chinese, self.model_max_length)
-        return save_tokenizer_files(directory, self.ids_to_tokens, *settings)
+        return save_tokenizer_files(directory, self.ids_to_tokens, *self._settings())
 
     def fingerprint(self) -> str:
         """A short hash of everything that decides the ids: vocabulary and normalisation settings."""
-        state = [self.ids_to_tokens, self.lowercase, self.strip_accents, self.split_chinese, MAX_WORD_CHARS]
+        state = [
+            self.ids_to_tokens,
+            self.lowercase,
+            self.strip_accents,
+            self.split_chinese,
+            self.max_word_chars,
+        ]
         return hashlib.sha256(json.dumps(state, ensure_ascii=False).encode("utf-8")).hexdigest()[:16]
 
     def __len__(self) -> int:
@@ -142,8 +158,18 @@ class WordPieceTokenizer:
 
     def __reduce__(self) -> tuple:
         """Pickle (e.g. to spawned data-loader workers) as vocabulary and settings, without the caches."""
-        settings = (self.lowercase, self.strip_accents, self.split_chinese, self.model_max_length)
-        return type(self), (self.ids_to_tokens, *settings)
+        return type(self), (self.ids_to_tokens, *self._settings())
+
+    def _settings(self) -> tuple:
+        """The constructor's arguments after the vocabulary, in its order."""
+        return (
+            self.lowercase,
+            self.strip_accents,
+            self.split_chinese,
+            self.model_max_length,
+            self.max_word_chars,
+            self.decoder,
+        )
 
     def __repr__(self) -> str:
         return (
@@ -168,7 +194,9 @@ class WordPieceTokenizer:
         ids: list[int] = []
         offsets: list[tuple[int, int]] = []
         for word, sources in self.normalizer.aligned_words(piece):
-            for token_id, start, end in wordpiece(word, self.vocab, self.unk_token_id, self._max_token_chars):
+            for token_id, start, end in wordpiece(
+                word, self.vocab, self.unk_token_id, self._max_token_chars, self.max_word_chars
+            ):
                 ids.append(token_id)
                 offsets.append((sources[start], sources[end - 1] + 1))
         return ids, offsets
@@ -358,11 +386,11 @@ class WordPieceTokenizer:
     # ----- ids to text
 
     def decode(self, ids: Iterable[int], skip_special_tokens: bool = True) -> str:
-        """Text from ids as Hugging Face's WordPiece decoder writes it (decode.py)."""
+        """Text from ids as `tokenizers` writes it with this tokenizer's decoder (decode.py)."""
         tokens = self.convert_ids_to_tokens(ids)
         if skip_special_tokens:
             tokens = [t for t in tokens if t not in self._special_ids]
-        return decode_tokens(tokens)
+        return decode_with(tokens, self.decoder)
 
 
 def _check_text(name: str, text: object) -> str:

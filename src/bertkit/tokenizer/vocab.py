@@ -10,7 +10,9 @@ from pathlib import Path
 from bertkit.constants import CLS, MASK, PAD, SEP, UNK
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import read_settings, write_text_atomically
-from bertkit.tokenizer.hf_json import TOKENIZER_JSON, read_tokenizer_json, tokenizer_json_text
+from bertkit.tokenizer.decode import WORDPIECE_DECODER
+from bertkit.tokenizer.hf_json import TOKENIZER_JSON, WORD_LIMIT, read_tokenizer_json, tokenizer_json_text
+from bertkit.tokenizer.wordpiece import MAX_WORD_CHARS
 
 VOCAB_TXT = "vocab.txt"
 CONFIG_JSON = "tokenizer_config.json"
@@ -28,6 +30,9 @@ SPECIAL_TOKEN_KEYS = {
     "cls_token": CLS,
     "mask_token": MASK,
 }
+# The tokenizer_config.json classes that rebuild the tokenizer from their own arguments, taking only the
+# vocabulary and template from tokenizer.json; any other class (PreTrainedTokenizerFast) runs the file as is.
+BERT_CLASSES = ("BertTokenizer", "BertTokenizerFast")
 # transformers writes 1e30 for "no limit"; a real model's limit is far below this.
 NO_LIMIT = 10**12
 
@@ -74,6 +79,7 @@ def load_tokenizer_files(path: Path) -> tuple[Path | list[str], dict]:
         return path / VOCAB_TXT, settings | defaults
     tokens, normalizer = read_tokenizer_json(path / TOKENIZER_JSON)
     _check_same_settings(path, config, normalizer)
+    _check_word_limit(path, config, normalizer["max_word_chars"])
     if (path / VOCAB_TXT).is_file():
         _check_same_tokens(path, load_vocab(path / VOCAB_TXT), tokens)
     return tokens, settings | normalizer
@@ -104,7 +110,7 @@ def _model_max_length(path: Path, config: dict) -> int | None:
 def _check_same_settings(path: Path, config: dict, normalizer: dict) -> None:
     """tokenizer_config.json's settings against tokenizer.json's BertNormalizer: transformers' BertTokenizer
     rebuilds the normaliser from the config (its defaults for keys it lacks), tokenizers keeps the file's."""
-    bert = config.get("tokenizer_class") in ("BertTokenizer", "BertTokenizerFast")
+    bert = config.get("tokenizer_class") in BERT_CLASSES
     for key, (arg, default, json_key) in CONFIG_SETTINGS.items():
         if key not in config and not bert:
             continue
@@ -115,6 +121,18 @@ def _check_same_settings(path: Path, config: dict, normalizer: dict) -> None:
                 f"{TOKENIZER_JSON}'s normalizer has {json_key}={json.dumps(normalizer[arg])} "
                 "(tokenizers follows it); make them agree"
             )
+
+
+def _check_word_limit(path: Path, config: dict, max_word_chars: int) -> None:
+    """transformers' BertTokenizer builds its WordPiece with the limit of 100 whatever tokenizer.json says, so
+    with another limit the two references give different ids for long words."""
+    if max_word_chars != MAX_WORD_CHARS and config.get("tokenizer_class") in BERT_CLASSES:
+        raise FileFormatError(
+            f"{path}: {CONFIG_JSON} has tokenizer_class={config['tokenizer_class']} (transformers then uses "
+            f"{WORD_LIMIT}={MAX_WORD_CHARS}) but {TOKENIZER_JSON}'s model has {WORD_LIMIT}={max_word_chars} "
+            "(tokenizers follows it); set tokenizer_class to PreTrainedTokenizerFast, which runs "
+            f"{TOKENIZER_JSON} as it is"
+        )
 
 
 def _check_same_tokens(path: Path, vocab_txt: list[str], tokens: list[str]) -> None:
@@ -139,12 +157,21 @@ def save_tokenizer_files(
     strip_accents: bool | None,
     split_chinese: bool,
     model_max_length: int | None = None,
+    max_word_chars: int = MAX_WORD_CHARS,
+    decoder: str | None = WORDPIECE_DECODER,
 ) -> Path:
-    """save_vocab, and tokenizer.json beside them, so that transformers 4 and 5 and tokenizers all load it."""
+    """save_vocab, and tokenizer.json beside them, so that transformers 4 and 5 and tokenizers all load it.
+
+    A word limit or decoder that transformers' BertTokenizer cannot hold makes tokenizer_config.json name
+    PreTrainedTokenizerFast instead, which runs tokenizer.json as it is."""
     text = tokenizer_json_text(
-        tokens, lowercase, strip_accents, split_chinese
+        tokens, lowercase, strip_accents, split_chinese, max_word_chars, decoder
     )  # refuses before anything is written
-    directory = save_vocab(directory, tokens, lowercase, strip_accents, split_chinese, model_max_length)
+    bert = (max_word_chars, decoder) == (MAX_WORD_CHARS, WORDPIECE_DECODER)
+    tokenizer_class = BERT_CLASSES[0] if bert else "PreTrainedTokenizerFast"
+    directory = save_vocab(
+        directory, tokens, lowercase, strip_accents, split_chinese, model_max_length, tokenizer_class
+    )
     write_text_atomically(directory / TOKENIZER_JSON, text)
     return directory
 
@@ -156,6 +183,7 @@ def save_vocab(
     strip_accents: bool | None,
     split_chinese: bool,
     model_max_length: int | None = None,
+    tokenizer_class: str = BERT_CLASSES[0],
 ) -> Path:
     """Write vocab.txt and tokenizer_config.json into `directory` (created); returns it."""
     directory = Path(directory)
@@ -167,7 +195,7 @@ def save_vocab(
     directory.mkdir(parents=True, exist_ok=True)
     write_text_atomically(directory / VOCAB_TXT, "".join(t + "\n" for t in tokens))
     config = {
-        "tokenizer_class": "BertTokenizer",
+        "tokenizer_class": tokenizer_class,
         "do_lower_case": lowercase,
         "strip_accents": strip_accents,
         "tokenize_chinese_chars": split_chinese,

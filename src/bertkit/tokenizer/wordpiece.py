@@ -2,7 +2,7 @@
 
 from bertkit.constants import CONTINUATION
 
-# Hugging Face's limit (Google's is 200): a longer word becomes one [UNK].
+# Hugging Face's default limit (Google's is 200): a longer word becomes one [UNK]. tokenizer.json may set another.
 MAX_WORD_CHARS = 100
 
 
