@@ -16,11 +16,13 @@ Ours only: there is no reference recipe to compare with; benchmarks/pretrain.py 
 compare speed with transformers.
 
     .venv/bin/python benchmarks/time_to_accuracy.py [--seeds 0 1 2] [--heldout 0.1] [--out DIR]
+        [--curve 2000] [--recipe before]   # the time-to-quality curve; the recipe until issue 25
 """
 
 import argparse
 import dataclasses
 import json
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +35,7 @@ from bertkit.model import BertForPreTraining
 from bertkit.pipelines import load_for_inference
 from bertkit.train.loop import pretrain
 from bertkit.train.metrics import read_metrics, training_seconds
+from bertkit.train.state import checkpoint_dirs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -56,50 +59,91 @@ def measure(run_dir: Path, key: str, threshold: float) -> dict:
     return result
 
 
+# The recipe the demo ran until issue 25 (`--recipe before`): 18,000 cloze steps at 15% masked, BERT's initial
+# std and Adam beta2, every batch padded to 27 tokens and made in a worker process; 1,500 language-model steps.
+BEFORE = {
+    "cloze": dict(lr=1.5e-3, mlm_probability=0.15, max_predictions_per_seq=5, group_by_length=False),
+    "lm": dict(lr=2e-3),
+    "both": dict(initializer_range=None, beta2=0.999, num_workers=1),
+    "steps": {"cloze": 18000, "lm": 1500},
+}
+
+
+def score_cloze(model_dir: Path, poems: list) -> dict:
+    whole, fragments = cloze_score(cloze_predictions(model_dir))
+    couplets = couplet_score(*load_for_inference(model_dir, BertForPreTraining), poems)
+    return {
+        "whole": whole,
+        "fragment": fragments,
+        "couplets": round(couplets["accuracy"], 3),
+        "p_true_next": round(couplets["p_true_next"], 2),
+        "p_other": round(couplets["p_other"], 2),
+    }
+
+
+def score_lm(model_dir: Path, poems: list) -> dict:
+    recited = recitation_score(recitations(model_dir, poems), poems)
+    return {name: f"{a}/{b}" for name, (a, b) in recited.items()}
+
+
+def train_and_score(cfg, score, key: str, poems: list, args: argparse.Namespace) -> dict:
+    """Train `cfg` as the demo does (with --heldout: evaluating held-out batches 5 times; with --curve N:
+    keeping a checkpoint every N steps), then `score` the final model and, with --curve, every checkpoint at
+    its training seconds: the time-to-quality curve."""
+    run_dir, steps = Path(cfg.out), cfg.max_steps
+    if args.heldout:
+        cfg = dataclasses.replace(cfg, eval_every=steps // 5, eval_batches=20)
+    if args.curve:
+        cfg = dataclasses.replace(cfg, save_every=args.curve, keep=steps // args.curve + 1)
+    started = time.perf_counter()
+    pretrain(cfg)
+    result = score(run_dir / "final", poems) | {"wall_s": round(time.perf_counter() - started)}
+    result |= measure(run_dir, key, args.threshold)
+    if args.curve:
+        seconds = {r["step"]: r["train_seconds"] for r in read_metrics(run_dir) if r["split"] == "train"}
+        result["curve"] = []
+        for checkpoint in checkpoint_dirs(run_dir):
+            for file in Path(cfg.tokenizer).iterdir():  # a checkpoint holds the model; the scorers need words
+                shutil.copy(file, checkpoint)
+            step = int(checkpoint.name.split("-")[1])
+            result["curve"].append(
+                {"step": step, "train_seconds": round(seconds[step])} | score(checkpoint, poems)
+            )
+    return result
+
+
 def run_seed(out: Path, seed: int, args: argparse.Namespace) -> dict:
     poems = prepare_poems(ROOT / "data" / "tang300.txt", out, heldout_fraction=args.heldout)
-    result: dict = {"seed": seed}
-    if "cloze" in args.models:
-        cfg = cloze_config(out, args.cloze_steps, seed=seed)
-        if args.heldout:
-            cfg = dataclasses.replace(cfg, eval_every=args.cloze_steps // 5, eval_batches=20)
-        started = time.perf_counter()
-        pretrain(cfg)
-        wall = round(time.perf_counter() - started)
-        whole, fragments = cloze_score(cloze_predictions(out / "final"))
-        couplets = couplet_score(*load_for_inference(out / "final", BertForPreTraining), poems)
-        result["cloze"] = {
-            "whole": whole,
-            "fragment": fragments,
-            "couplets": round(couplets["accuracy"], 3),
-            "p_true_next": round(couplets["p_true_next"], 2),
-            "p_other": round(couplets["p_other"], 2),
-            "wall_s": wall,
-        }
-        result["cloze"] |= measure(out, "mlm_acc", args.threshold)
-    if "lm" in args.models:
-        cfg = lm_config(out, args.lm_steps, seed=seed)
-        if args.heldout:
-            cfg = dataclasses.replace(cfg, eval_every=args.lm_steps // 5, eval_batches=20)
-        started = time.perf_counter()
-        pretrain(cfg)
-        wall = round(time.perf_counter() - started)
-        recited = recitation_score(recitations(out / "lm" / "final", poems), poems)
-        result["lm"] = {name: f"{a}/{b}" for name, (a, b) in recited.items()} | {"wall_s": wall}
-        result["lm"] |= measure(out / "lm", "next_token_acc", args.threshold)
+    result: dict = {"seed": seed, "recipe": args.recipe}
+    models = {
+        "cloze": (cloze_config(out, args.cloze_steps, seed=seed), score_cloze, "mlm_acc"),
+        "lm": (lm_config(out, args.lm_steps, seed=seed), score_lm, "next_token_acc"),
+    }
+    for name in args.models:
+        cfg, score, key = models[name]
+        if args.recipe == "before":
+            cfg = dataclasses.replace(cfg, **BEFORE[name], **BEFORE["both"])
+        result[name] = train_and_score(cfg, score, key, poems, args)
     return result
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--cloze-steps", type=int, default=CLOZE_STEPS)
-    parser.add_argument("--lm-steps", type=int, default=LM_STEPS)
+    parser.add_argument("--recipe", choices=["now", "before"], default="now", help="before: until issue 25")
+    parser.add_argument(
+        "--cloze-steps", type=int, help=f"default: {CLOZE_STEPS} ({BEFORE['steps']['cloze']} before)"
+    )
+    parser.add_argument("--lm-steps", type=int, help=f"default: {LM_STEPS} ({BEFORE['steps']['lm']} before)")
+    parser.add_argument("--curve", type=int, metavar="N", help="also score the checkpoint of every N steps")
     parser.add_argument("--heldout", type=float, default=0.0, help="fraction of poems held out (default 0)")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--models", nargs="+", choices=["cloze", "lm"], default=["cloze", "lm"])
     parser.add_argument("--out", default=None, help="keep the runs here (default: a temporary directory)")
     args = parser.parse_args()
+    before = args.recipe == "before"
+    args.cloze_steps = args.cloze_steps or (BEFORE["steps"]["cloze"] if before else CLOZE_STEPS)
+    args.lm_steps = args.lm_steps or (BEFORE["steps"]["lm"] if before else LM_STEPS)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:

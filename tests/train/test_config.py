@@ -57,6 +57,7 @@ def test_bad_toml(tmp_path):
         ("dropout", 1.0, r"`dropout` must be a number in \[0, 1\)"),
         ("nsp_pairs", "lines", "`nsp_pairs` must be one of segments, sentences, got 'lines'"),
         ("nsp_weight", -1.0, "`nsp_weight` must be a finite number >= 0, got -1.0"),
+        ("initializer_range", 0.0, r"`initializer_range` must be a standard deviation in \(0, 1\), got 0.0"),
     ],
 )
 def test_invalid_values_name_the_parameter(field, value, message):

@@ -96,3 +96,14 @@ def test_nsp_weight_scales_the_next_sentence_loss(small_run, tmp_path):
         assert torch.equal(trained.get_parameter(name), initial.get_parameter(name))
     name = "bert.embeddings.word_embeddings.weight"
     assert not torch.equal(trained.get_parameter(name), initial.get_parameter(name))
+
+
+def test_initializer_range_sets_the_std_of_the_models_initial_weights(small_run, tmp_path):
+    tokenizer = WordPieceTokenizer.from_pretrained(small_run(tmp_path / "a").tokenizer)
+    for std in (None, 0.04):
+        cfg = small_run(tmp_path / "b", initializer_range=std)
+        torch.manual_seed(0)
+        weights = (
+            BertForPreTraining(model_config(cfg, tokenizer)).bert.encoder.layer[0].intermediate.dense.weight
+        )
+        assert weights.std().item() == pytest.approx(std or 0.02, rel=0.05)

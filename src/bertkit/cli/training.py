@@ -61,14 +61,20 @@ def add_demo(sub) -> None:
     p.add_argument(
         "--lm-steps", type=int, metavar="S", help="the language model's steps (default: the demo's)"
     )
+    p.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="threads to train on (default: torch's, fewer while other processes keep cores busy)",
+    )
     p.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> None:
     from bertkit.demo import run_demo
 
-    steps = {k: v for k, v in (("max_steps", args.max_steps), ("lm_steps", args.lm_steps)) if v is not None}
-    run_demo(args.corpus, args.out, **steps)
+    given = (("max_steps", args.max_steps), ("lm_steps", args.lm_steps), ("threads", args.threads))
+    run_demo(args.corpus, args.out, **{k: v for k, v in given if v is not None})
 
 
 COMMANDS = [add_pretrain, add_plot, add_demo]

@@ -35,7 +35,7 @@ from bertkit.viz import demo_pictures
 # Measured in docs/benchmarks.md ("The demo: time to quality"): the fewest steps that reach the demo's targets
 # on 2 CPU cores. The next-sentence head tells a poem's next line from another poem's only once the lines are
 # memorised, and keeps gaining after; the language model recites every Li Bai poem well before its last step.
-CLOZE_STEPS = 10000
+CLOZE_STEPS = 12000
 LM_STEPS = 1000
 POET = "李白"
 SHOWN_OPENINGS = ["床前", "朝辞", "玉阶", "云想"]  # 静夜思 first: the tutorial's example
@@ -78,23 +78,24 @@ def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) 
     return poems
 
 
-def train_once(cfg: PretrainConfig, what: str, step: str) -> Path:
-    """`cfg.out/final`, trained unless an earlier run finished it: on torch's threads, or fewer where other
-    processes keep cores busy (`idle_cores`)."""
+def train_once(cfg: PretrainConfig, what: str, step: str, threads: int | None = None) -> Path:
+    """`cfg.out/final`, trained unless an earlier run finished it, on `threads` threads; by default torch's,
+    or fewer where other processes keep cores busy (`idle_cores`)."""
     final = Path(cfg.out) / "final"
     if (final / "config.json").exists():
         print(f"{step} using the {what} already trained in {final} (delete it to train again)")
         return final
-    threads = torch.get_num_threads()
-    idle = idle_cores()
     print(f"{step} training the {what} for {cfg.max_steps} steps (interrupt and rerun to resume)")
-    if idle < threads:
-        print(f"    other processes keep cores busy: training on {idle} thread(s) instead of {threads}")
-    torch.set_num_threads(min(threads, idle))
+    default = torch.get_num_threads()
+    if threads is None:
+        threads = min(default, idle_cores())
+        if threads < default:
+            print(f"    other processes keep cores busy: training on {threads} thread(s), not {default}")
+    torch.set_num_threads(threads)
     try:
         return pretrain(cfg)
     finally:
-        torch.set_num_threads(threads)
+        torch.set_num_threads(default)
 
 
 def run_demo(
@@ -102,15 +103,21 @@ def run_demo(
     out: str | Path = "runs/demo",
     max_steps: int = CLOZE_STEPS,
     lm_steps: int = LM_STEPS,
+    threads: int | None = None,
 ) -> Path:
-    """Both models, then what they know; returns the cloze model's directory (the LM's is `out/lm/final`)."""
+    """Both models, then what they know; returns the cloze model's directory (the LM's is `out/lm/final`).
+    `threads`: torch's threads for training (default: torch's, fewer while other processes keep cores busy)."""
     check_int("`max_steps`", max_steps)
     check_int("`lm_steps`", lm_steps)
+    if threads is not None:
+        check_int("`threads`", threads)
     poems = read_poems(check_readable(corpus))  # a corpus without poems fails before anything is written
     out = check_writable_dir(out, "the output directory")
     prepare_poems(corpus, out)
-    final = train_once(cloze_config(out, max_steps), "cloze model (masked LM + next sentence)", "3/5")
-    lm_final = train_once(lm_config(out, lm_steps), "poem language model (causal)", "4/5")
+    final = train_once(
+        cloze_config(out, max_steps), "cloze model (masked LM + next sentence)", "3/5", threads
+    )
+    lm_final = train_once(lm_config(out, lm_steps), "poem language model (causal)", "4/5", threads)
     print("5/5 what the models learned\n")
     show_cloze(final, poems)
     show_recitation(lm_final, poems)
