@@ -69,9 +69,12 @@ def test_same_seed_same_batches_and_every_epoch_is_new(tang_dir, tokenizer, take
     assert 0.35 < nsp_0 < 0.65
 
 
-@pytest.mark.parametrize("num_workers", [0, 2])
-def test_resuming_from_a_saved_position_gives_the_same_batches(tang_dir, tokenizer, num_workers, take, same):
+@pytest.mark.parametrize("num_workers,group_by_length", [(0, False), (2, False), (0, True)])
+def test_resuming_from_a_saved_position_gives_the_same_batches(
+    tang_dir, tokenizer, num_workers, group_by_length, take, same
+):
     kw = {"batch_size": 32, "mlm_probability": 0.3, "max_predictions_per_seq": 40, "whole_word_mask": True}
+    kw["group_by_length"] = group_by_length
     reference = take(PretrainingData(tang_dir, tokenizer, num_workers=0, **kw), 25)  # crosses two epoch ends
     data = PretrainingData(tang_dir, tokenizer, num_workers=num_workers, **kw)
     assert same(take(data, 7), reference[:7])
