@@ -18,6 +18,7 @@ from bertkit.data.split import open_split
 from bertkit.demo import CLOZE_LINES, NSP_PAIRS, run_demo
 from bertkit.demo.cloze import cloze_config
 from bertkit.demo.poems import Poem, couplets, read_poems, recited_exactly, unique_openings, write_texts
+from bertkit.demo.report import MESSAGES, default_language, say
 from bertkit.demo.run import prepare_poems
 from bertkit.demo.settings import idle_cores
 from bertkit.errors import FileFormatError
@@ -43,6 +44,10 @@ def test_demo_runs_every_stage_and_resumes(tmp_path, capsys):
     assert run_demo(CORPUS, tmp_path / "demo", max_steps=2, lm_steps=2) == final
     again = capsys.readouterr().out
     assert "using the cloze model" in again and "using the poem language model" in again
+    run_demo(CORPUS, tmp_path / "demo", max_steps=2, lm_steps=2, lang="zh")
+    chinese = capsys.readouterr().out
+    assert "使用" in chinese and "完形填空（fill-mask）" in chinese and "下一句预测" in chinese
+    assert "首背出" in chinese and "第一候选就对的" in chinese
 
 
 def test_the_corpus_reads_as_poems_and_the_quoted_lines_are_in_it():
@@ -220,3 +225,28 @@ def test_idle_cores_leaves_out_a_core_another_process_keeps_busy():
     finally:
         spinner.kill()
         spinner.wait()
+
+
+def test_the_report_speaks_the_language_asked_or_the_locales(monkeypatch):
+    for name in ("LC_ALL", "LC_MESSAGES", "LANG"):
+        monkeypatch.delenv(name, raising=False)
+    assert default_language() == "en"
+    monkeypatch.setenv("LANG", "zh_CN.UTF-8")
+    assert default_language() == "zh"
+    monkeypatch.setenv("LC_ALL", "C.UTF-8")
+    assert default_language() == "en"
+    assert set(MESSAGES["zh"]) == set(MESSAGES["en"])
+    fields = {
+        "corpus": "p.txt",
+        "cloze": "a",
+        "lm": "b",
+        "step": "3/5",
+        "what": "x",
+        "final": "f",
+        "steps": 9,
+    }
+    fields |= {"threads": 1, "default": 2, "whole": 12, "lines": 12, "fragments": 11, "accuracy": 0.97}
+    fields |= {"couplets": 1274, "p_true": 0.9, "p_other": 0.1, "poet": "李白", "recited": 25, "poems": 25}
+    for key in MESSAGES["en"]:
+        assert say("zh", key, **fields) != say("en", key, **fields)
+    assert say("zh", "cloze_score", **fields) == "  第一候选就对的：整句 12/12，片段 11/12"

@@ -42,6 +42,8 @@ def _plot(args: argparse.Namespace) -> None:
 
 
 def add_demo(sub) -> None:
+    from bertkit.demo.report import LANGUAGES
+
     p = sub.add_parser(
         "demo",
         help="the main job: a cloze model and a poem language model of the Tang poems, then what they know",
@@ -67,13 +69,23 @@ def add_demo(sub) -> None:
         metavar="N",
         help="threads to train on (default: torch's, fewer while other processes keep cores busy)",
     )
+    p.add_argument(
+        "--lang",
+        choices=LANGUAGES,
+        help="the report's language (default: zh where the locale is Chinese, else en)",
+    )
     p.set_defaults(func=_demo)
 
 
 def _demo(args: argparse.Namespace) -> None:
     from bertkit.demo import run_demo
 
-    given = (("max_steps", args.max_steps), ("lm_steps", args.lm_steps), ("threads", args.threads))
+    given = (
+        ("max_steps", args.max_steps),
+        ("lm_steps", args.lm_steps),
+        ("threads", args.threads),
+        ("lang", args.lang),
+    )
     run_demo(args.corpus, args.out, **{k: v for k, v in given if v is not None})
 
 

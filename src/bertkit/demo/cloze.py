@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from bertkit.demo.poems import Poem, couplets
+from bertkit.demo.report import say
 from bertkit.demo.settings import demo_settings
 from bertkit.model import BertForPreTraining
 from bertkit.pipelines import fill_mask, load_for_inference
@@ -86,9 +87,9 @@ def cloze_score(predictions: list[tuple[list[dict], list[dict]]]) -> tuple[int, 
     return sum(r[0] for r in right), sum(r[1] for r in right)
 
 
-def show_cloze(model_dir: Path, poems: list[Poem]) -> None:
+def show_cloze(model_dir: Path, poems: list[Poem], lang: str = "en") -> None:
     predictions = cloze_predictions(model_dir)
-    print("Cloze (fill-mask): the model's top 3 for the hidden character, as a whole line and as a fragment")
+    print(say(lang, "cloze"))
     for (whole, fragment, answer), pair in zip(CLOZE_LINES, predictions, strict=True):
         cells = [
             f"{text} -> " + " ".join(f"{p['token']} {p['score']:.2f}" for p in ranked)
@@ -96,20 +97,26 @@ def show_cloze(model_dir: Path, poems: list[Poem]) -> None:
         ]
         print(f"  {answer}:  {cells[0]}  |  {cells[1]}")
     whole, fragments = cloze_score(predictions)
-    print(f"  first choice right: {whole} of {len(CLOZE_LINES)} whole lines, {fragments} fragments")
+    print(say(lang, "cloze_score", whole=whole, lines=len(CLOZE_LINES), fragments=fragments))
     model, tokenizer = load_for_inference(model_dir, BertForPreTraining)
-    print("\nNext sentence prediction, P(B follows A):")
+    print(say(lang, "nsp"))
     for first, true_next, other in NSP_PAIRS:
         scores = follows_probability(model, tokenizer, [first, first], [true_next, other])
         for second, kind, p in zip(
-            (true_next, other), ("true next line", "line from another poem"), scores, strict=True
+            (true_next, other), (say(lang, "true_next"), say(lang, "other_line")), scores, strict=True
         ):
             print(f"  {first} | {second}  {p:.2f}  ({kind})")
     score = couplet_score(model, tokenizer, poems)
+    p_true, p_other = score["p_true_next"], score["p_other"]
     print(
-        f"  every couplet of the corpus: the true next line above a random same-length line of another poem in "
-        f"{score['accuracy']:.1%} of {score['couplets']} (mean P {score['p_true_next']:.2f} against "
-        f"{score['p_other']:.2f})"
+        say(
+            lang,
+            "couplets",
+            accuracy=score["accuracy"],
+            couplets=score["couplets"],
+            p_true=p_true,
+            p_other=p_other,
+        )
     )
 
 

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from bertkit.checks import check_int
+from bertkit.checks import check_choice, check_int
 from bertkit.data.prepare import is_heldout, prepare_corpus
 from bertkit.demo.cloze import cloze_config, show_cloze
 from bertkit.demo.poems import Poem, read_poems, recite_poems, recited_exactly, unique_openings, write_texts
+from bertkit.demo.report import LANGUAGES, default_language, say
 from bertkit.demo.settings import demo_settings, idle_cores
 from bertkit.errors import InvalidArgumentError
 from bertkit.files import check_readable, check_writable_dir
@@ -54,7 +55,9 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
     )
 
 
-def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) -> list[Poem]:
+def prepare_poems(
+    corpus: str | Path, out: Path, heldout_fraction: float = 0.0, lang: str = "en"
+) -> list[Poem]:
     """Stages 1-2, each kept: a vocabulary learned from the corpus, and the poems' text (no titles or authors)
     prepared into the shards each model trains on: `out/lm_data` (each poem's lines) for the language model,
     `out/data` (the same, then each poem again one clause a line) for the cloze model. Returns the poems.
@@ -65,9 +68,9 @@ def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) 
     poems = read_poems(corpus)
     tokenizer_dir = out / "tokenizer"
     if not (tokenizer_dir / "vocab.txt").exists():
-        print(f"1/5 learning a WordPiece vocabulary from {corpus}")
+        print(say(lang, "vocabulary", corpus=corpus))
         WordPieceTokenizer.train([corpus], vocab_size=8000, min_frequency=1).save_pretrained(tokenizer_dir)
-    print(f"2/5 preparing the poems' text into {out / 'data'} (cloze) and {out / 'lm_data'} (language model)")
+    print(say(lang, "prepare", cloze=out / "data", lm=out / "lm_data"))
     heldout = is_heldout(np.arange(len(poems)), heldout_fraction)
     trained = [p for p, held in zip(poems, heldout, strict=True) if not held]
     for texts, data in (
@@ -78,19 +81,21 @@ def prepare_poems(corpus: str | Path, out: Path, heldout_fraction: float = 0.0) 
     return poems
 
 
-def train_once(cfg: PretrainConfig, what: str, step: str, threads: int | None = None) -> Path:
+def train_once(
+    cfg: PretrainConfig, what: str, step: str, threads: int | None = None, lang: str = "en"
+) -> Path:
     """`cfg.out/final`, trained unless an earlier run finished it, on `threads` threads; by default torch's,
     or fewer where other processes keep cores busy (`idle_cores`)."""
     final = Path(cfg.out) / "final"
     if (final / "config.json").exists():
-        print(f"{step} using the {what} already trained in {final} (delete it to train again)")
+        print(say(lang, "reuse", step=step, what=what, final=final))
         return final
-    print(f"{step} training the {what} for {cfg.max_steps} steps (interrupt and rerun to resume)")
+    print(say(lang, "train", step=step, what=what, steps=cfg.max_steps))
     default = torch.get_num_threads()
     if threads is None:
         threads = min(default, idle_cores())
         if threads < default:
-            print(f"    other processes keep cores busy: training on {threads} thread(s), not {default}")
+            print(say(lang, "busy", threads=threads, default=default))
     torch.set_num_threads(threads)
     try:
         return pretrain(cfg)
@@ -104,28 +109,30 @@ def run_demo(
     max_steps: int = CLOZE_STEPS,
     lm_steps: int = LM_STEPS,
     threads: int | None = None,
+    lang: str | None = None,
 ) -> Path:
     """Both models, then what they know; returns the cloze model's directory (the LM's is `out/lm/final`).
-    `threads`: torch's threads for training (default: torch's, fewer while other processes keep cores busy)."""
+    `threads`: torch's threads for training (default: torch's, fewer while other processes keep cores busy);
+    `lang`: the report's language, en or zh (default: the locale's)."""
     check_int("`max_steps`", max_steps)
     check_int("`lm_steps`", lm_steps)
     if threads is not None:
         check_int("`threads`", threads)
+    lang = lang or default_language()
+    check_choice("`lang`", lang, LANGUAGES)
     poems = read_poems(check_readable(corpus))  # a corpus without poems fails before anything is written
     out = check_writable_dir(out, "the output directory")
-    prepare_poems(corpus, out)
-    final = train_once(
-        cloze_config(out, max_steps), "cloze model (masked LM + next sentence)", "3/5", threads
-    )
-    lm_final = train_once(lm_config(out, lm_steps), "poem language model (causal)", "4/5", threads)
-    print("5/5 what the models learned\n")
-    show_cloze(final, poems)
-    show_recitation(lm_final, poems)
+    prepare_poems(corpus, out, lang=lang)
+    final = train_once(cloze_config(out, max_steps), say(lang, "cloze_model"), "3/5", threads, lang)
+    lm_final = train_once(lm_config(out, lm_steps), say(lang, "lm_model"), "4/5", threads, lang)
+    print(say(lang, "learned"))
+    show_cloze(final, poems, lang)
+    show_recitation(lm_final, poems, lang)
     try:  # matplotlib is an optional extra
-        print("Loss curves: " + ", ".join(str(plot_run(run)) for run in (out, out / "lm")))
-        print("Pictures: " + ", ".join(map(str, demo_pictures(final, out, lm_dir=lm_final))))
+        print(say(lang, "curves") + ", ".join(str(plot_run(run)) for run in (out, out / "lm")))
+        print(say(lang, "pictures") + ", ".join(map(str, demo_pictures(final, out, lm_dir=lm_final))))
     except InvalidArgumentError as err:
-        print(f"Pictures: {err}")
+        print(say(lang, "pictures") + str(err))
     return final
 
 
@@ -144,19 +151,14 @@ def recitation_score(recited: dict[Poem, str], poems: list[Poem]) -> dict[str, t
     }
 
 
-def show_recitation(model_dir: Path, poems: list[Poem]) -> None:
+def show_recitation(model_dir: Path, poems: list[Poem], lang: str = "en") -> None:
     """The lazy student's test: each of the poet's poems recited from its first two characters."""
     recited = recitations(model_dir, poems)
-    print("\nThe language model reciting from two characters (greedy):")
+    print(say(lang, "recite"))
     by_opening = {p.opening: p for p in unique_openings(poems)}
     for poem in [by_opening[o] for o in SHOWN_OPENINGS if o in by_opening]:
-        mark = "exact" if recited_exactly(recited[poem], poem) else "not exact"
+        mark = say(lang, "exact" if recited_exactly(recited[poem], poem) else "not_exact")
         print(f"  {poem.opening} -> {recited[poem]}   ({poem.title}, {poem.author}: {mark})")
     score = recitation_score(recited, poems)
-    print(
-        f"  {POET}'s poems whose first two characters begin no other poem: {score[POET][0]} of {score[POET][1]} "
-        "recited exactly (punctuation aside)"
-    )
-    print(
-        f"  every poem of the corpus from its first two characters: {score['all'][0]} of {score['all'][1]}\n"
-    )
+    print(say(lang, "poet_score", poet=POET, recited=score[POET][0], poems=score[POET][1]))
+    print(say(lang, "all_score", recited=score["all"][0], poems=score["all"][1]))
