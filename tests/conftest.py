@@ -1,8 +1,9 @@
 """Shared by every test directory: small bertkit configs, the transformers twin of a config and a random model of
-it, a padded batch of sentence pairs, and the parity checks of bertkit's outputs against transformers' (same
+it, a padded batch of sentence pairs, transformers models saved the ways real checkpoints are (save_hf), and the parity checks of bertkit's outputs against transformers' (same
 shape, max abs diff <= 1e-5). Directory-specific fixtures stay in each directory's conftest.py."""
 
 import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -182,3 +183,63 @@ def poet_dir(tmp_path_factory):
     config = BertConfig.preset("tiny", vocab_size=len(tokenizer), max_position_embeddings=40, causal=True)
     ids = torch.tensor([tokenizer.encode(POEM).ids])
     return learn_by_heart(BertLMHeadModel(config), tokenizer, ids, ids, 80, tmp_path_factory.mktemp("poet"))
+
+
+@pytest.fixture
+def save_hf():
+    return _save_hf
+
+
+def _save_hf(model, directory, layout: str) -> None:
+    """Save the way transformers (5.x, or 4.x for .bin files) does, or the way old converted checkpoints look."""
+    if layout == "safetensors":
+        model.save_pretrained(directory)
+    elif layout == "sharded":
+        model.save_pretrained(directory, max_shard_size="20KB")
+        assert (directory / "model.safetensors.index.json").is_file()
+    else:
+        # transformers 5 writes only safetensors; 4.x's .bin was torch.save(state_dict), tied decoder included.
+        model.save_pretrained(directory)
+        (directory / "model.safetensors").unlink()
+        state = model.state_dict()
+        if (
+            layout == "legacy"
+        ):  # pytorch-pretrained-bert's names, as converted from Google's TensorFlow release
+            state = {
+                k.replace("LayerNorm.weight", "LayerNorm.gamma").replace(
+                    "LayerNorm.bias", "LayerNorm.beta"
+                ): v
+                for k, v in state.items()
+            }
+        torch.save(state, directory / "pytorch_model.bin")
+
+
+@pytest.fixture
+def lay_out():
+    return _lay_out
+
+
+def _lay_out(cache: Path, repo: str, commit: str, source: Path, refs: tuple[str, ...] = ("main",)) -> Path:
+    """A snapshot of `repo` at `commit` in a Hugging Face cache (huggingface_hub's documented layout:
+    models--org--name/refs/<branch> holding a commit, snapshots/<commit>/ holding the files): `source`'s files,
+    symlinked as huggingface_hub links them (to blobs), and each of `refs` pointing at the commit."""
+    folder = cache / ("models--" + repo.replace("/", "--"))
+    snapshot = folder / "snapshots" / commit
+    for path in source.rglob("*"):
+        if path.is_file():
+            link = snapshot / path.relative_to(source)
+            link.parent.mkdir(parents=True, exist_ok=True)
+            link.symlink_to(path.resolve())
+    for ref in refs:
+        (folder / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)
+        (folder / "refs" / ref).write_text(commit)
+    return snapshot
+
+
+@pytest.fixture
+def offline(monkeypatch, tmp_path) -> Path:
+    """An empty Hugging Face cache, named by HF_HUB_CACHE, with HF_HUB_OFFLINE set."""
+    cache = tmp_path / "hub-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    return cache

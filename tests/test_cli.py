@@ -1,9 +1,11 @@
 """The command line: its help speaks to users, and library errors come out naming its flags."""
 
+import dataclasses
 import subprocess
 import sys
 
 from bertkit.cli import as_flags, build_parser, main
+from bertkit.tasks.settings import MAX_LENGTH, ReadingOptions
 
 
 def test_help_describes_the_tool_for_users():
@@ -50,3 +52,17 @@ def test_python_m_bertkit_help():
         [sys.executable, "-m", "bertkit", "--help"], capture_output=True, text=True, check=True
     )
     assert result.stdout.startswith("usage: bertkit")
+
+
+def test_shared_flags_are_declared_once_from_the_library():
+    commands = build_parser()._subparsers._group_actions[0].choices
+    reading = {field.name for field in dataclasses.fields(ReadingOptions)}
+    for name in ("evaluate", "predict"):  # the reading options' flags are their fields
+        actions = {a.dest: a for a in commands[name]._actions}
+        assert reading <= set(actions) and {"model", "revision", "batch_size"} <= set(actions)
+        assert f"else {MAX_LENGTH})" in actions["max_length"].help
+    # Every model a command reads is described alike (finetune's flags are its FinetuneConfig's fields).
+    helps = {a.help for n, c in commands.items() if n != "finetune" for a in c._actions if a.dest == "model"}
+    assert all(
+        h.startswith("a model directory (config.json, weights, vocab.txt or tokenizer.json)") for h in helps
+    )

@@ -23,31 +23,6 @@ MAIN = "a" * 40  # the commits of the two snapshots
 OTHER = "b" * 40
 
 
-def lay_out(cache: Path, repo: str, commit: str, source: Path, refs: tuple[str, ...] = ("main",)) -> Path:
-    """A snapshot of `repo` at `commit` in a Hugging Face cache: `source`'s files, symlinked as huggingface_hub
-    links them (to blobs), and each of `refs` pointing at the commit."""
-    folder = cache / ("models--" + repo.replace("/", "--"))
-    snapshot = folder / "snapshots" / commit
-    for path in source.rglob("*"):
-        if path.is_file():
-            link = snapshot / path.relative_to(source)
-            link.parent.mkdir(parents=True, exist_ok=True)
-            link.symlink_to(path.resolve())
-    for ref in refs:
-        (folder / "refs" / ref).parent.mkdir(parents=True, exist_ok=True)
-        (folder / "refs" / ref).write_text(commit)
-    return snapshot
-
-
-@pytest.fixture
-def offline(monkeypatch, tmp_path) -> Path:
-    """An empty Hugging Face cache, named by HF_HUB_CACHE, with HF_HUB_OFFLINE set."""
-    cache = tmp_path / "hub-cache"
-    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    return cache
-
-
 @pytest.fixture(scope="module")
 def tiny_bin(tmp_path_factory) -> Path:
     """A small random BERT with its tokenizer, its weights as pytorch_model.bin only (the older format)."""
@@ -83,7 +58,7 @@ def test_is_hub_id(tmp_path, monkeypatch):
     assert not is_hub_id(Path("org/name"))  # a Path is a path
 
 
-def test_model_tokenizer_and_pipeline_from_a_cached_id(offline):
+def test_model_tokenizer_and_pipeline_from_a_cached_id(lay_out, offline):
     lay_out(offline, REPO, MAIN, MINILM)
     model = BertModel.from_pretrained(REPO)
     local = BertModel.from_pretrained(MINILM)
@@ -97,7 +72,7 @@ def test_model_tokenizer_and_pipeline_from_a_cached_id(offline):
     assert embed(text).tolist() == bertkit.pipeline("sentence-embedding", model=MINILM)(text).tolist()
 
 
-def test_cli_reads_a_cached_id(offline, tiny_bin, capsys):
+def test_cli_reads_a_cached_id(lay_out, offline, tiny_bin, capsys):
     lay_out(offline, REPO, MAIN, MINILM)
     lay_out(offline, REPO, OTHER, tiny_bin, refs=("v2",))
     assert cli_main(["similarity", "--model", REPO, "cherry", "digital", "--json"]) == 0
@@ -111,7 +86,7 @@ def test_cli_reads_a_cached_id(offline, tiny_bin, capsys):
     assert capsys.readouterr().out.split() == ["[CLS]", "hello", "world", "[SEP]"]
 
 
-def test_revision_picks_a_branch_or_a_commit(offline, tiny_bin):
+def test_revision_picks_a_branch_or_a_commit(lay_out, offline, tiny_bin):
     lay_out(offline, REPO, MAIN, MINILM)
     lay_out(offline, REPO, OTHER, tiny_bin, refs=("v2",))
     assert BertModel.from_pretrained(REPO).config.hidden_size == 384
@@ -128,7 +103,7 @@ def test_revision_picks_a_branch_or_a_commit(offline, tiny_bin):
         BertModel.from_pretrained(REPO, revision="v3")
 
 
-def test_hf_home_holds_the_cache(monkeypatch, tmp_path):
+def test_hf_home_holds_the_cache(lay_out, monkeypatch, tmp_path):
     monkeypatch.delenv("HF_HUB_CACHE", raising=False)
     monkeypatch.delenv("HUGGINGFACE_HUB_CACHE", raising=False)
     monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
@@ -141,7 +116,7 @@ def test_hf_home_holds_the_cache(monkeypatch, tmp_path):
         resolve_pretrained(REPO)
 
 
-def test_a_local_directory_of_that_name_wins(offline, tiny_bin, monkeypatch, tmp_path):
+def test_a_local_directory_of_that_name_wins(lay_out, offline, tiny_bin, monkeypatch, tmp_path):
     lay_out(offline, REPO, MAIN, MINILM)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "org").mkdir()
@@ -151,7 +126,7 @@ def test_a_local_directory_of_that_name_wins(offline, tiny_bin, monkeypatch, tmp
     assert len(WordPieceTokenizer.from_pretrained(REPO)) == len(WordPieceTokenizer.from_pretrained(tiny_bin))
 
 
-def test_an_id_not_cached_offline_is_one_clear_error(offline, capsys):
+def test_an_id_not_cached_offline_is_one_clear_error(lay_out, offline, capsys):
     lay_out(offline, REPO, MAIN, MINILM)
     where = str(offline / "models--org--absent")
     message = (
@@ -167,7 +142,7 @@ def test_an_id_not_cached_offline_is_one_clear_error(offline, capsys):
     assert err == f"bertkit: error: {message}\n"
 
 
-def test_unreachable_hub_falls_back_to_the_cache(offline, monkeypatch):
+def test_unreachable_hub_falls_back_to_the_cache(lay_out, offline, monkeypatch):
     """HF_HUB_OFFLINE unset: huggingface_hub tries the Hub, which it cannot reach here (its own offline
     switch, read when it was imported, stays on so nothing leaves the machine), and reads the cache."""
     constants = pytest.importorskip("huggingface_hub.constants")

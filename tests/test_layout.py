@@ -17,8 +17,8 @@ LAYERS = [
     {"tokenizer"},
     {"config"},
     {"data", "checkpoint"},
-    {"model", "checkpoint.convert"},  # convert builds each architecture's model class to check the weights
-    {"export"},  # traces the model to ONNX; the pipelines run its exports
+    {"model"},
+    {"export"},  # convert and ONNX: build and trace the model classes; the pipelines run its exports
     {"tasks"},  # task files, their batches and metrics; fine-tuning objectives in train/ build on them
     {"train"},
     {"pipelines"},

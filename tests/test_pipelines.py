@@ -1,6 +1,9 @@
+import json
+
 import pytest
 import torch
 
+import bertkit
 from bertkit import (
     BertConfig,
     BertForMaskedLM,
@@ -31,7 +34,10 @@ def test_fill_mask_ranks_by_probability(saved_model):
     model, tokenizer = load_for_inference(saved_model)
     assert isinstance(model, BertForMaskedLM) and not model.training
     [predictions] = fill_mask(model, tokenizer, "床前明[MASK]光", top_k=3)
-    assert [p["token"] for p in predictions][0] == "月"
+    assert [p["token_str"] for p in predictions][0] == "月"
+    assert (
+        predictions[0]["token"] == tokenizer.vocab["月"]
+    )  # the id, as the pipeline and transformers give it
     scores = [p["score"] for p in predictions]
     assert scores == sorted(scores, reverse=True) and 0.99 < scores[0] <= 1.0
 
@@ -55,13 +61,13 @@ def test_next_sentence_probability(saved_model):
 
 
 def test_fill_mask_cli(saved_model, capsys):
-    import json
-
     from bertkit.cli import main
 
     assert main(["fill-mask", "--model", str(saved_model), "床前明[MASK]光", "--top-k", "2", "--json"]) == 0
     [predictions] = json.loads(capsys.readouterr().out)
-    assert predictions[0]["token"] == "月" and len(predictions) == 2
+    assert predictions[0]["token_str"] == "月" and len(predictions) == 2
+    pipeline = bertkit.pipeline("fill-mask", model=saved_model, top_k=2)
+    assert predictions == json.loads(json.dumps(pipeline("床前明[MASK]光")))  # the pipeline's very records
     assert main(["fill-mask", "--model", str(saved_model), "床前明[MASK]光"]) == 0
     out, err = capsys.readouterr()
     assert out.startswith("[MASK] 1: 月 ")

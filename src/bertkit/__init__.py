@@ -1,5 +1,6 @@
 """bertkit: BERT from scratch, exact against Hugging Face."""
 
+from bertkit.checkpoint.checkpoint import Checkpoint
 from bertkit.config import BertConfig
 from bertkit.data import PretrainingData, prepare_corpus
 from bertkit.errors import BertkitError, CheckpointError, FileFormatError, InvalidArgumentError, TrainingError
@@ -33,6 +34,7 @@ __all__ = [
     "BertLMHeadModel",
     "BertModel",
     "BertkitError",
+    "Checkpoint",
     "CheckpointError",
     "FileFormatError",
     "FinetuneConfig",

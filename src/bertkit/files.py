@@ -50,13 +50,16 @@ def check_writable_dir(path: str | Path, what: str) -> Path:
     return path
 
 
+DECODING_ERRORS = ("strict", "replace")  # what invalid UTF-8 does: stop naming its offset, or become U+FFFD
+
+
 def iter_lines(path: str | Path, errors: str = "strict") -> Iterator[str]:
     """Yield the lines of a UTF-8 file without their line endings, never holding the file in memory.
 
     errors="strict" raises FileFormatError naming the byte offset of the first invalid byte;
     errors="replace" substitutes U+FFFD, as Python's codec does.
     """
-    if errors not in ("strict", "replace"):
+    if errors not in DECODING_ERRORS:
         raise InvalidArgumentError(f"errors={errors!r}: expected 'strict' or 'replace'")
     path = check_readable(path)
     offset = 0

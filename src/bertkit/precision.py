@@ -7,16 +7,20 @@ flags (`/proc/cpuinfo`), not assumed: torch's own `get_cpu_capability()` stops a
 an AVX512 CPU with bf16 units from one without.
 
 Training keeps fp32 weights and optimizer state and runs the products under `torch.autocast` (the loop owns
-that); inference converts the model itself (pipelines/load.py): bf16 weights, or int8 linear layers.
+that); inference converts the model itself (with_dtype, called by the loaders): bf16 weights, or int8 linear
+layers (Int8Linear), so that model code is written once for every precision.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
+import warnings
 from pathlib import Path
 
 import torch
+from torch import nn
+from torch.ao.nn.quantized import dynamic as quantized
 
 from bertkit.checks import check_choice
 from bertkit.errors import InvalidArgumentError
@@ -113,3 +117,58 @@ def training_precision(bf16: bool | None, device: str | torch.device) -> dict[st
     if bf16:
         _warn_if_emulated(device)
     return {"dtype": "bfloat16" if bf16 else "float32", "reason": f"bf16 = {bf16} ({why})"}
+
+
+class Int8Linear(quantized.Linear):
+    """torch's dynamically quantized linear layer (int8 weights per output channel, each input quantized as it
+    comes), with one quantization scale per token instead of one per input.
+
+    torch quantizes a whole input with one scale, so a token whose values are small next to another token's
+    outliers keeps only a few levels. Dividing each token by its largest magnitude first, and multiplying its
+    output back (a linear map commutes with the scale; the bias is added afterwards, in float), gives every
+    token the whole range through the same kernel. Inputs keep 8 bits where the CPU sums int8 products in
+    int32 (VNNI, AMX), 7 where AVX2's int16 pair sums would saturate on tokens that fill the range
+    (precision.int8_accumulates_in_int32). docs/benchmarks.md has what each choice measured."""
+
+    reduce_range = True
+
+    @classmethod
+    def from_float(cls, mod: nn.Module, use_precomputed_fake_quant: bool = False) -> Int8Linear:
+        layer = super().from_float(mod, use_precomputed_fake_quant)
+        weight, bias = layer._weight_bias()
+        layer.set_weight_bias(weight, None)
+        layer.float_bias = None if bias is None else bias.detach().float()
+        layer.reduce_range = not int8_accumulates_in_int32()
+        return layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        packed = self._packed_params._packed_params
+        if x.numel() == x.shape[-1]:  # one token (a generation step): its own range already, skip the scaling
+            y = torch.ops.quantized.linear_dynamic(x.float(), packed, reduce_range=self.reduce_range)
+        else:
+            scale = x.detach().abs().amax(dim=-1, keepdim=True).float().clamp_min(1e-12)  # (..., 1) per token
+            y = torch.ops.quantized.linear_dynamic(x.float() / scale, packed, reduce_range=self.reduce_range)
+            y = y * scale
+        if self.float_bias is not None:
+            y = y + self.float_bias
+        return y.to(x.dtype)
+
+
+def with_dtype(model: nn.Module, dtype: str) -> nn.Module:
+    """`model`, converted in place to `dtype` for inference: bfloat16 casts its weights (transformers'
+    `torch_dtype`), int8 swaps every linear layer for an Int8Linear (the tied MLM decoder gets its own int8
+    copy; embeddings and LayerNorms stay fp32). float32 leaves it as it is."""
+    dtype = inference_dtype(dtype, next(model.parameters()).device)
+    if dtype == "bfloat16":
+        model.to(torch.bfloat16)
+    elif dtype == "int8":
+        with warnings.catch_warnings():  # torch.ao's deprecation notices: still the CPU's int8 path in 2.13
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)
+            torch.ao.quantization.quantize_dynamic(
+                model,
+                {nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig},
+                mapping={nn.Linear: Int8Linear},
+                inplace=True,
+            )
+    return model

@@ -153,6 +153,30 @@ def test_loads_straight_into_bfloat16(tmp_path, configs, hf_model):
     assert torch.equal(ours.pooler.dense.weight, theirs.pooler.dense.weight.to(torch.bfloat16))
 
 
+def test_building_changes_no_process_wide_state(tmp_path, configs, monkeypatch):
+    """The model is built on the meta device and given empty memory: the default dtype is never set and
+    torch.nn.init is left alone (another thread building a model meanwhile would see neither change)."""
+    sinusoidal = dataclasses.replace(configs["tiny"], position_embedding="sinusoidal")
+    torch.manual_seed(0)
+    saved = bertkit.BertForMaskedLM(sinusoidal).eval()
+    saved.save_pretrained(tmp_path)
+    init = dict(vars(torch.nn.init))
+    set_default = []
+    monkeypatch.setattr(torch, "set_default_dtype", set_default.append)
+    rng = torch.get_rng_state()
+    for dtype in (None, torch.bfloat16):
+        loaded = bertkit.BertForMaskedLM.from_pretrained(tmp_path, dtype=dtype)
+        reference = saved.to(dtype or torch.float32)
+        assert torch.equal(loaded.bert.embeddings.sinusoid, reference.bert.embeddings.sinusoid)  # recomputed
+        assert loaded.cls.predictions.decoder.weight is loaded.bert.embeddings.word_embeddings.weight
+        ids = torch.tensor([[2, 5, 6, 7, 3]])
+        assert torch.equal(loaded(ids).mlm_logits, reference(ids).mlm_logits)
+    assert (
+        set_default == [] and dict(vars(torch.nn.init)) == init and torch.get_default_dtype() == torch.float32
+    )
+    assert torch.equal(torch.get_rng_state(), rng)  # building draws no random numbers
+
+
 # --- config and shapes that do not fit ----------------------------------------------------------
 
 

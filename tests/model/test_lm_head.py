@@ -9,8 +9,8 @@ import torch
 
 import bertkit
 from bertkit import BertLMHeadModel, InvalidArgumentError
-from bertkit.checkpoint.convert import convert_checkpoint
 from bertkit.checkpoint.info import architecture_of, checkpoint_info
+from bertkit.export.convert import convert_checkpoint
 
 transformers = pytest.importorskip("transformers")
 

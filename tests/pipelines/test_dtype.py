@@ -12,7 +12,7 @@ from torch import nn
 from bertkit import BertConfig, BertForMaskedLM, InvalidArgumentError, pipeline, precision
 from bertkit.cli import main
 from bertkit.pipelines import fill_mask, load_causal_lm, load_for_inference, recite
-from bertkit.pipelines.load import Int8Linear
+from bertkit.precision import Int8Linear
 
 from ..conftest import learn_by_heart, poem_tokenizer
 from .conftest import MINILM

@@ -19,7 +19,7 @@ from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.train import distributed
 from bertkit.train.config import PretrainConfig
 from bertkit.train.distributed import Distributed
-from bertkit.train.loop import evaluate, pretrain
+from bertkit.train.loop import heldout_figures, pretrain
 from bertkit.train.metrics import read_metrics
 from bertkit.train.pretraining import OBJECTIVES
 from bertkit.train.state import checkpoint_dirs
@@ -176,9 +176,11 @@ def test_evaluation_counts_each_heldout_instance_once_however_processes_share_it
 
 
 def _heldout_metrics(cfg: PretrainConfig, ctx: Distributed) -> dict[str, float]:
-    """`evaluate` on cfg's held-out split of a model freshly initialised from cfg.seed (in every process alike)."""
+    """`heldout_figures` on cfg's held-out split of a model freshly initialised from cfg.seed (in every process alike)."""
     objective = OBJECTIVES[cfg.objective](cfg, ctx)
-    return evaluate(objective.model, objective, cfg.eval_batches, ctx, torch.autocast("cpu", enabled=False))
+    return heldout_figures(
+        objective.model, objective, cfg.eval_batches, ctx, torch.autocast("cpu", enabled=False)
+    )
 
 
 def _heldout_metrics_of_each_case(cases_file: str, results_file: str) -> None:

@@ -1,49 +1,28 @@
 """`bertkit info`: a checkpoint's architecture, parameters by part and FLOPs per token, from config.json and the
 weight files' headers.
 
-The architecture is a class *name* here (convert.py, above the model, turns it into a class), so telling it
-from the heads lives here and this module stays below bertkit.model.
+The architecture is a class *name* here (Checkpoint.architecture); bertkit.model.MODEL_CLASSES turns it into
+a class.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 from typing import Any
 
-from bertkit.checkpoint.files import CONFIG_FILE, WeightReader, checkpoint_directory
-from bertkit.checkpoint.load import read_config
+from bertkit.checkpoint.checkpoint import Checkpoint, architecture_from, opened
 from bertkit.checkpoint.names import canonical_names, head_modules
 from bertkit.errors import CheckpointError, InvalidArgumentError
 
-# A checkpoint without `architectures` in config.json: its model class told by the heads its weights have.
-ARCHITECTURE_BY_HEADS = {
-    frozenset(): "BertModel",
-    frozenset({"cls.predictions", "cls.seq_relationship"}): "BertForPreTraining",
-    frozenset({"cls.predictions"}): "BertForMaskedLM",
-    frozenset({"cls.seq_relationship"}): "BertForNextSentencePrediction",
-    frozenset({"qa_outputs"}): "BertForQuestionAnswering",
-}
 
-
-def architecture_of(directory: str | Path, stored_names: list[str]) -> str:
-    """The Hugging Face class a checkpoint was saved from: config.json's `architectures`, else told by its heads."""
-    path = Path(directory) / CONFIG_FILE
-    config = json.loads(path.read_text(encoding="utf-8"))
-    listed = config.get("architectures") or []
-    if listed:
-        return listed[0]
-    heads = head_modules(list(canonical_names(stored_names)))
-    if heads == {"cls.predictions"} and config.get("is_decoder"):
-        return "BertLMHeadModel"  # the MLM head's weights, scoring the next token of a causal model
-    if heads not in ARCHITECTURE_BY_HEADS:
-        raise CheckpointError(
-            f"{path}: no 'architectures' entry, and the weights' heads ({', '.join(sorted(heads))}) "
-            'fit several models; add the class name, e.g. "architectures": '
-            '["BertForSequenceClassification"]'
-        )
-    return ARCHITECTURE_BY_HEADS[heads]
+def architecture_of(checkpoint: str | Path | Checkpoint, stored_names: list[str] | None = None) -> str:
+    """The Hugging Face class a checkpoint was saved from: config.json's `architectures`, else told by its
+    heads (those of `stored_names` when given, else of its weights). See Checkpoint.architecture."""
+    checkpoint = Checkpoint.of(checkpoint)
+    if stored_names is None:
+        return checkpoint.architecture
+    return architecture_from(checkpoint.settings, stored_names, checkpoint.config_path)
 
 
 FLOPS_FORMULA = (
@@ -56,29 +35,36 @@ MLM_HEAD_FLOPS_FORMULA = (
 )
 
 
-def checkpoint_info(directory: str | Path, seq_len: int | None = None) -> dict[str, Any]:
-    """What a checkpoint directory holds, read from config.json and the weight files' headers (no model built).
+def checkpoint_info(
+    directory: str | Path | Checkpoint, seq_len: int | None = None, revision: str | None = None
+) -> dict[str, Any]:
+    """What a checkpoint (a directory, a Hub id at `revision`, or a Checkpoint) holds, read from config.json
+    and the weight files' headers (no model built).
 
     Parameters are counted once per tensor (the tied decoder shares the word embeddings).
     """
-    directory = checkpoint_directory(directory)
-    config = read_config(directory)
+    with opened(directory, revision) as checkpoint:
+        return _info(checkpoint, seq_len)
+
+
+def _info(checkpoint: Checkpoint, seq_len: int | None) -> dict[str, Any]:
+    directory, config = checkpoint.path, checkpoint.config
     seq_len = seq_len or config.max_position_embeddings
     if seq_len < 1:
         raise InvalidArgumentError(f"info: seq_len must be positive, got {seq_len}")
-    with WeightReader(directory) as reader:
-        stored = canonical_names(reader.keys())
-        try:
-            architecture = architecture_of(directory, reader.keys())
-        except CheckpointError:  # only convert needs to know; info reports what it can
-            architecture = "unknown (no 'architectures' in config.json)"
-        groups: dict[str, int] = {}
-        for canon, name in stored.items():
-            parts = canon.split(".")
-            group = parts[1] if parts[0] == "bert" else "heads"  # embeddings, encoder, pooler, heads
-            groups[group] = groups.get(group, 0) + math.prod(reader.shape(name))
-        dtypes = sorted({str(reader.dtype(n)).removeprefix("torch.") for n in stored.values()})
-        files = [str(p.relative_to(directory)) for p in reader.files]
+    reader = checkpoint.weights
+    stored = canonical_names(reader.keys())
+    try:
+        architecture = checkpoint.architecture
+    except CheckpointError:  # only convert needs to know; info reports what it can
+        architecture = "unknown (no 'architectures' in config.json)"
+    groups: dict[str, int] = {}
+    for canon, name in stored.items():
+        parts = canon.split(".")
+        group = parts[1] if parts[0] == "bert" else "heads"  # embeddings, encoder, pooler, heads
+        groups[group] = groups.get(group, 0) + math.prod(reader.shape(name))
+    dtypes = sorted({str(reader.dtype(n)).removeprefix("torch.") for n in stored.values()})
+    files = [str(p.relative_to(directory)) for p in reader.files]
     fields = (
         "vocab_size",
         "hidden_size",

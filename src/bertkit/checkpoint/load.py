@@ -14,13 +14,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from bertkit.checkpoint.files import (
-    CONFIG_FILE,
-    SAFETENSORS_FILE,
-    TORCH_FILE,
-    WeightReader,
-    checkpoint_directory,
-)
+from bertkit.checkpoint.checkpoint import Checkpoint, opened
+from bertkit.checkpoint.files import CONFIG_FILE, WeightReader
 from bertkit.checkpoint.names import PREFIX, canonical_names, head_modules, model_name, model_parameters
 from bertkit.config import BertConfig
 from bertkit.errors import CheckpointError, InvalidArgumentError
@@ -39,47 +34,33 @@ class LoadingInfo:
     unused: list[str]  # in the checkpoint, not in the model
 
 
-def read_config(directory: str | Path, **overrides: Any) -> BertConfig:
-    """config.json of a checkpoint directory, with `overrides` (e.g. num_labels=3) applied."""
-    directory = checkpoint_directory(directory)
-    path = directory / CONFIG_FILE
-    if not path.is_file():
-        raise CheckpointError(
-            f"{directory}: no {CONFIG_FILE}; a Hugging Face BERT directory holds {CONFIG_FILE} "
-            f"and {SAFETENSORS_FILE} (or {TORCH_FILE})"
-        )
-    config = BertConfig.from_json_file(path)
-    if not overrides:
-        return config
-    if overrides.get("num_labels", config.num_labels) != config.num_labels and "id2label" not in overrides:
-        overrides |= {"id2label": None, "label2id": None}  # a new label count replaces the stored label names
-    try:
-        return dataclasses.replace(config, **overrides)
-    except TypeError as e:
-        raise InvalidArgumentError(f"from_pretrained: {e} (overrides must be BertConfig fields)") from e
+def read_config(
+    directory: str | Path | Checkpoint, revision: str | None = None, **overrides: Any
+) -> BertConfig:
+    """config.json of a checkpoint (a directory, a Hub id at `revision`, or a Checkpoint), with `overrides`
+    (e.g. num_labels=3) applied."""
+    return Checkpoint.of(directory, revision).config_with(**overrides)
 
 
 def load_pretrained(
     cls: type[nn.Module],
-    directory: str | Path,
+    directory: str | Path | Checkpoint,
     *,
     dtype: torch.dtype | None = None,
     device: str | torch.device | None = None,
     revision: str | None = None,
     **overrides: Any,
 ) -> nn.Module:
-    """Build `cls` from a Hugging Face BERT directory (or a Hub id, at `revision`: see bertkit.hub) and load its
-    weights; the model is returned in eval mode.
+    """Build `cls` from a Hugging Face BERT directory (or a Hub id, at `revision`: see bertkit.hub; or a
+    Checkpoint already open) and load its weights; the model is returned in eval mode.
 
     dtype/device: where the parameters live. They are created there without random initialisation, and each
     stored tensor becomes its parameter (cast or moved one tensor at a time where needed), so no second copy
     of the model is ever held.
     """
-    directory = checkpoint_directory(directory, revision)
-    config = read_config(directory, **overrides)
-    with WeightReader(directory) as reader:
-        model = build_model(cls, config, dtype=dtype, device=device)
-        load_weights(model, reader, source=directory, adopt=True)
+    with opened(directory, revision) as checkpoint:
+        model = build_model(cls, checkpoint.config_with(**overrides), dtype=dtype, device=device)
+        load_weights(model, checkpoint.weights, source=checkpoint.path, adopt=True)
     return model.eval()
 
 
@@ -91,42 +72,22 @@ def build_model(
     device: str | torch.device | None = None,
 ) -> nn.Module:
     """`cls(config)` with uninitialised parameters, for weights about to be loaded: random initialisation of a
-    base-size model takes seconds, the load a fraction of one. load_weights initialises what it does not load."""
+    base-size model takes seconds, the load a fraction of one. load_weights initialises what it does not load.
+
+    The model is built on the meta device (shapes, no memory, no initialisation: nothing to undo, no
+    process-wide setting changed), cast there, then given empty memory on `device` (`to_empty`); the buffers
+    no checkpoint holds are computed again (`init_buffers`, the sinusoidal position table). `cls` builds a
+    BertPreTrainedModel (its tie_weights, init_buffers and _init_weights are used)."""
     if dtype is not None and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
         raise InvalidArgumentError(f"dtype must be a floating-point torch.dtype, got {dtype!r}")
-    previous = torch.get_default_dtype()
-    init_functions = {name: getattr(nn.init, name) for name in INIT_FUNCTIONS}
-    try:
-        if dtype is not None:
-            torch.set_default_dtype(dtype)  # parameters are born in the target dtype: nothing to cast later
-        for name in INIT_FUNCTIONS:  # transformers skips initialisation the same way (no_init_weights)
-            setattr(nn.init, name, _leave_as_is)
-        with torch.device(device or "cpu"):
-            return cls(config)
-    finally:
-        torch.set_default_dtype(previous)
-        for name, function in init_functions.items():
-            setattr(nn.init, name, function)
-
-
-# Everything torch's layers and our _init_weights call to fill parameters.
-INIT_FUNCTIONS = (
-    "uniform_",
-    "normal_",
-    "trunc_normal_",
-    "constant_",
-    "zeros_",
-    "ones_",
-    "xavier_uniform_",
-    "xavier_normal_",
-    "kaiming_uniform_",
-    "kaiming_normal_",
-    "orthogonal_",
-)
-
-
-def _leave_as_is(tensor: torch.Tensor, *args: Any, **kwargs: Any) -> torch.Tensor:
-    return tensor
+    with torch.device("meta"):
+        model = cls(config)
+    if dtype is not None:
+        model.to(dtype)  # on the meta device: the parameters are then allocated in it, nothing to cast later
+    model.to_empty(device=device or "cpu")  # new Parameters: tie the MLM decoder to the embeddings again
+    model.tie_weights()
+    model.init_buffers()
+    return model
 
 
 def _initialise(model: nn.Module, names: list[str]) -> None:

@@ -23,8 +23,8 @@ from bertkit.cli import (
     text,
     training,
 )
+from bertkit.cli.flags import add_revision_flags, resolve_hub_ids
 from bertkit.errors import BertkitError
-from bertkit.hub import is_hub_id, resolve_pretrained
 
 DESCRIPTION = """\
 BERT from scratch: learn a WordPiece vocabulary from your text, prepare it, pre-train a BERT (masked language
@@ -34,9 +34,6 @@ runs it all on the bundled Tang poems. `bertkit COMMAND --help` explains each co
 
 # The groups in the order `bertkit --help` lists them.
 COMMAND_MODULES = [text, training, finetune, inference, scoring, pipelines, checkpoints, export, show, serve]
-# The arguments that name a model or tokenizer to read, each of which may be a Hugging Face Hub id ("org/name"):
-# a command taking one also takes --revision, and main resolves them to local directories before it runs.
-HUB_ARGUMENTS = ("model", "tokenizer", "tokenizer_dir", "vocab", "lm", "src", "directory")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,31 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         for add in module.COMMANDS:
             add(sub)
-    _add_revision(parser)
+    add_revision_flags(parser)
     return parser
-
-
-def _add_revision(parser: argparse.ArgumentParser) -> None:
-    """--revision on every command (and subcommand) that reads a model or tokenizer."""
-    if parser._subparsers is not None:
-        for command in parser._subparsers._group_actions[0].choices.values():
-            _add_revision(command)
-    elif any(action.dest in HUB_ARGUMENTS for action in parser._actions):
-        parser.add_argument(
-            "--revision",
-            metavar="REV",
-            help="the branch, tag or commit of a Hugging Face Hub id (org/name) given as the model or "
-            "tokenizer (default: main)",
-        )
-
-
-def resolve_hub_ids(args: argparse.Namespace) -> None:
-    """Each model or tokenizer given as a Hub id, replaced by its local snapshot directory (see bertkit.hub),
-    so that the command reads a directory once, as it reads any other."""
-    for name in HUB_ARGUMENTS:
-        value = getattr(args, name, None)
-        if is_hub_id(value):
-            setattr(args, name, str(resolve_pretrained(value, args.revision)))
 
 
 def as_flags(message: str, parser: argparse.ArgumentParser) -> str:

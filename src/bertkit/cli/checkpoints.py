@@ -2,6 +2,9 @@
 
 import argparse
 
+from bertkit.cli.flags import print_json
+from bertkit.export.convert import CAST_DTYPES
+
 
 def add_convert(sub) -> None:
     p = sub.add_parser(
@@ -13,14 +16,12 @@ def add_convert(sub) -> None:
     )
     p.add_argument("src", help="source directory (config.json + weights)")
     p.add_argument("dst", help="destination directory (created)")
-    p.add_argument(
-        "--dtype", choices=["float32", "float16", "bfloat16"], help="cast the weights (default: keep)"
-    )
+    p.add_argument("--dtype", choices=CAST_DTYPES, help="cast the weights (default: keep)")
     p.set_defaults(func=_convert)
 
 
 def _convert(args: argparse.Namespace) -> None:
-    from bertkit.checkpoint.convert import convert_checkpoint, format_conversion
+    from bertkit.export import convert_checkpoint, format_conversion
 
     print(format_conversion(convert_checkpoint(args.src, args.dst, dtype=args.dtype)))
 
@@ -36,12 +37,13 @@ def add_info(sub) -> None:
 
 
 def _info(args: argparse.Namespace) -> None:
-    import json
-
     from bertkit.checkpoint.info import checkpoint_info, format_info
 
     info = checkpoint_info(args.directory, seq_len=args.seq_len)
-    print(json.dumps(info, indent=2) if args.json else format_info(info))
+    if args.json:
+        print_json(info, indent=2)
+    else:
+        print(format_info(info))
 
 
 COMMANDS = [add_convert, add_info]

@@ -3,6 +3,8 @@ sentence-transformers load."""
 
 import argparse
 
+from bertkit.cli.flags import add_model_flag
+
 
 def add_export(sub) -> None:
     p = sub.add_parser(
@@ -14,9 +16,7 @@ def add_export(sub) -> None:
         "classes and sentence-transformers' backend='onnx' load, and `bertkit.pipeline(task, model=OUT)` runs "
         "through onnxruntime. Needs the onnx extra: pip install 'bertkit[onnx]'. See docs/export.md.",
     )
-    p.add_argument(
-        "--model", required=True, help="the checkpoint directory (config.json + weights + tokenizer)"
-    )
+    add_model_flag(p, "with its tokenizer", dtype=False)
     p.add_argument("--out", required=True, help="the directory to write (new, empty, or an earlier export)")
     p.add_argument("--format", default="onnx", help="the format to write: onnx (the only one)")
     p.add_argument(

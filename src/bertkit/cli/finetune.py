@@ -1,8 +1,7 @@
 """Commands for labelled tasks: fine-tune a BERT on a task file, evaluate a fine-tuned model, predict with it."""
 
 import argparse
-
-TASK_HELP = "classify, regress, choice, tag or qa"
+import dataclasses
 
 
 def add_finetune(sub) -> None:
@@ -32,51 +31,28 @@ def _finetune(args: argparse.Namespace) -> None:
 
 
 def _add_reading(p: argparse.ArgumentParser) -> None:
-    """The options that say how a task file is read, as `finetune` takes them; those not given are the ones
-    the model was fine-tuned with (kept in its config.json), else the usual defaults."""
-    p.add_argument("--model", required=True, metavar="DIR", help="a fine-tuned model directory (RUN/final)")
+    """The fine-tuned model, its task, and how a task file is read (ReadingOptions' fields, as `finetune` takes
+    them); those not given are the ones the model was fine-tuned with (kept in its config.json), else the usual
+    defaults."""
+    from bertkit.cli.flags import add_field_flags, add_model_flag
+    from bertkit.tasks.examples import TASKS
+    from bertkit.tasks.settings import ReadingOptions
+
+    add_model_flag(p, "fine-tuned for a task (e.g. RUN/final)", dtype=False)
     p.add_argument(
-        "--task", metavar="TASK", help=f"{TASK_HELP} (default: the one the model was fine-tuned for)"
+        "--task",
+        metavar="TASK",
+        help=f"{', '.join(TASKS)} (default: the one the model was fine-tuned for)",
     )
-    p.add_argument(
-        "--format",
-        metavar="FMT",
-        help="csv, tsv, jsonl, parquet, datasets, conll or json (default: from the extension)",
-    )
-    for column in ("text", "pair", "label"):
-        p.add_argument(
-            f"--{column}-column",
-            metavar="NAME",
-            help=f"the {column} column (default: as fine-tuned, else the usual names)",
-        )
-    p.add_argument(
-        "--label-names",
-        metavar="A,B,..",
-        help="names of integer labels 0, 1, ... (default: as fine-tuned, else the labels as they are)",
-    )
-    p.add_argument(
-        "--max-length", type=int, metavar="N", help="tokens per sequence (default: as fine-tuned, else 128)"
-    )
-    p.add_argument(
-        "--doc-stride",
-        type=int,
-        metavar="N",
-        help="qa: tokens shared by windows (default: as fine-tuned, else max-length/3)",
-    )
+    add_field_flags(p, ReadingOptions)
     p.add_argument("--batch-size", type=int, default=64, metavar="N", help="examples per batch (default: 64)")
 
 
 def _reading(args: argparse.Namespace) -> dict:
-    names = (
-        "format",
-        "text_column",
-        "pair_column",
-        "label_column",
-        "label_names",
-        "max_length",
-        "doc_stride",
-        "batch_size",
-    )
+    """ReadingOptions' fields as given, and the batch size."""
+    from bertkit.tasks.settings import ReadingOptions
+
+    names = [field.name for field in dataclasses.fields(ReadingOptions)] + ["batch_size"]
     return {name: getattr(args, name) for name in names}
 
 
@@ -95,16 +71,14 @@ def add_evaluate(sub) -> None:
 
 
 def _evaluate(args: argparse.Namespace) -> None:
-    import json
     import math
 
+    from bertkit.cli.flags import print_json
     from bertkit.tasks.predict import evaluate
 
     metrics = evaluate(args.model, args.task, args.data, **_reading(args))
     if args.json:  # JSON has no NaN (a correlation of a constant prediction): null
-        print(
-            json.dumps({k: None if isinstance(v, float) and math.isnan(v) else v for k, v in metrics.items()})
-        )
+        print_json({k: None if isinstance(v, float) and math.isnan(v) else v for k, v in metrics.items()})
         return
     for name, value in metrics.items():
         print(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")

@@ -1,39 +1,89 @@
-"""A run config's fields as command-line flags: one flag per dataclass field, the same name with dashes, and
-`--config TOML` for a file of them (flags given override the file)."""
+"""The flags and output every command shares, declared once: a dataclass's fields as flags (a run config's,
+with `--config TOML` for a file of them; the reading options of a task file), the model a command reads (a
+directory or Hub id, --revision, --dtype), and JSON printing.
+
+Choices come from the library's own constants, so the command line accepts what the library does (--dtype is
+checked by the library, whose error names the flag)."""
 
 import argparse
 import dataclasses
+import json
 import typing
 from typing import Any
 
 from bertkit.errors import InvalidArgumentError
+
+MODEL_HELP = "a model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hugging Face Hub id"
+# The arguments that name a model or tokenizer to read, each of which may be a Hugging Face Hub id ("org/name"):
+# a command taking one also takes --revision, and main resolves them to local directories before it runs.
+HUB_ARGUMENTS = ("model", "tokenizer", "tokenizer_dir", "vocab", "lm", "src", "directory")
 
 
 def add_config_flags(parser: argparse.ArgumentParser, config_class: type) -> None:
     """--config, and one flag per field of `config_class` (booleans as --x / --no-x). Unset flags are left out
     of the namespace (SUPPRESS), so the TOML value or the field's default stands."""
     parser.add_argument("--config", metavar="TOML", help="run settings file; flags given here override it")
-    hints = typing.get_type_hints(config_class)
-    for field in dataclasses.fields(config_class):
-        flag = "--" + field.name.replace("_", "-")
-        kinds = typing.get_args(hints[field.name]) or (hints[field.name],)
-        if bool in kinds:
-            parser.add_argument(
-                flag,
-                action=argparse.BooleanOptionalAction,
-                default=argparse.SUPPRESS,
-                help=f"(default: {field.default})",
-            )
-        else:
-            parser.add_argument(
-                flag,
-                type=kinds[0],
-                default=argparse.SUPPRESS,
-                metavar=field.name.upper(),
-                help=f"(default: {field.default!r})",
-            )
+    add_field_flags(parser, config_class, default=argparse.SUPPRESS)
     if "bf16" in {field.name for field in dataclasses.fields(config_class)}:
         add_dtype_flag(parser, training=True)
+
+
+def add_field_flags(parser: argparse.ArgumentParser, cls: type, default: Any = None) -> None:
+    """One flag per field of the dataclass `cls`, the same name with dashes (booleans as --x / --no-x), its
+    help the field's `metadata["help"]`, else its default. `default`: what an unset flag leaves in the
+    namespace (SUPPRESS: nothing, so a TOML value or the field's default stands)."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        flag = "--" + field.name.replace("_", "-")
+        kinds = typing.get_args(hints[field.name]) or (hints[field.name],)
+        shown = field.metadata.get("help", f"(default: {field.default!r})")
+        if bool in kinds:
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=shown)
+        else:
+            kind = next((k for k in kinds if k in (int, float, str)), str)  # a list or tuple: as its text
+            parser.add_argument(flag, type=kind, default=default, metavar=field.name.upper(), help=shown)
+
+
+def add_model_flag(
+    parser: argparse.ArgumentParser, holds: str = "", dtype: bool = True, flag: str = "--model"
+) -> None:
+    """The model a command reads (`--model`, or `flag`): a directory or Hub id (--revision is added to every
+    such command: add_revision_flags); `holds` says what it must hold. With `dtype`, --dtype too."""
+    parser.add_argument(
+        flag, required=flag == "--model", metavar="DIR", help=MODEL_HELP + (f", {holds}" if holds else "")
+    )
+    if dtype:
+        add_dtype_flag(parser)
+
+
+def add_revision_flags(parser: argparse.ArgumentParser) -> None:
+    """--revision on every command (and subcommand) that reads a model or tokenizer (HUB_ARGUMENTS)."""
+    if parser._subparsers is not None:
+        for command in parser._subparsers._group_actions[0].choices.values():
+            add_revision_flags(command)
+    elif any(action.dest in HUB_ARGUMENTS for action in parser._actions):
+        parser.add_argument(
+            "--revision",
+            metavar="REV",
+            help="the branch, tag or commit of a Hugging Face Hub id (org/name) given as the model or "
+            "tokenizer (default: main)",
+        )
+
+
+def resolve_hub_ids(args: argparse.Namespace) -> None:
+    """Each model or tokenizer given as a Hub id, replaced by its local snapshot directory (see bertkit.hub),
+    so that the command reads a directory once, as it reads any other."""
+    from bertkit.hub import is_hub_id, resolve_pretrained
+
+    for name in HUB_ARGUMENTS:
+        value = getattr(args, name, None)
+        if is_hub_id(value):
+            setattr(args, name, str(resolve_pretrained(value, args.revision)))
+
+
+def print_json(value: Any, indent: int | None = None) -> None:
+    """`value` as JSON on one line (or indented), text as it is (no \\u escapes)."""
+    print(json.dumps(value, ensure_ascii=False, indent=indent))
 
 
 def add_dtype_flag(parser: argparse.ArgumentParser, training: bool = False) -> None:

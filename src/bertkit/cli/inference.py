@@ -2,7 +2,7 @@
 
 import argparse
 
-from bertkit.cli.flags import add_dtype_flag
+from bertkit.cli.flags import add_model_flag, print_json
 
 
 def add_fill_mask(sub) -> None:
@@ -13,14 +13,8 @@ def add_fill_mask(sub) -> None:
         "and prints, for each [MASK] left to right, the top-k tokens with their probabilities.",
     )
     p.add_argument("text", help='text with one or more [MASK] tokens, e.g. "床前明[MASK]光"')
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help="model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id",
-    )
+    add_model_flag(p, "with an MLM head")
     p.add_argument("--top-k", type=int, default=5, metavar="K", help="predictions per [MASK] (default: 5)")
-    add_dtype_flag(p)
     p.add_argument(
         "--targets",
         nargs="+",
@@ -31,24 +25,23 @@ def add_fill_mask(sub) -> None:
     p.add_argument(
         "--json",
         action="store_true",
-        help='print a JSON list per [MASK] of {"token": ..., "score": ...}, best first',
+        help='print a JSON list per [MASK] of the fill-mask pipeline\'s records, best first: {"score", '
+        '"token" (the id), "token_str", "sequence"}',
     )
     p.set_defaults(func=_fill_mask)
 
 
 def _fill_mask(args: argparse.Namespace) -> None:
-    import json
-
     from bertkit.pipelines import fill_mask, load_for_inference
 
     predictions = fill_mask(
         *load_for_inference(args.model, dtype=args.dtype), args.text, top_k=args.top_k, targets=args.targets
     )
     if args.json:
-        print(json.dumps(predictions, ensure_ascii=False))
+        print_json(predictions)
         return
     for i, candidates in enumerate(predictions, start=1):
-        print(f"[MASK] {i}: " + "  ".join(f"{c['token']} {c['score']:.3f}" for c in candidates))
+        print(f"[MASK] {i}: " + "  ".join(f"{c['token_str']} {c['score']:.3f}" for c in candidates))
 
 
 def add_recite(sub) -> None:
@@ -60,12 +53,7 @@ def add_recite(sub) -> None:
         "document's end in training): the most likely token, or a random draw with --sample.",
     )
     p.add_argument("prompt", help='the beginning of the text, e.g. "床前"')
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help="model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id",
-    )
+    add_model_flag(p, "with a causal-LM head (bertkit pretrain --objective clm)")
     p.add_argument("--max-new-tokens", type=int, metavar="N", help="(default: 400, or what positions allow)")
     p.add_argument("--sample", action="store_true", dest="do_sample", help="draw tokens at random")
     p.add_argument("--temperature", type=float, default=1.0, metavar="T", help="<1 sharper, >1 flatter")
@@ -74,7 +62,6 @@ def add_recite(sub) -> None:
         "--top-p", type=float, metavar="P", help="draw from the likeliest tokens holding probability P"
     )
     p.add_argument("--seed", type=int, metavar="S", help="the same S draws the same text")
-    add_dtype_flag(p)
     p.add_argument(
         "--explain",
         type=int,
@@ -92,8 +79,6 @@ def add_recite(sub) -> None:
 
 
 def _recite(args: argparse.Namespace) -> None:
-    import json
-
     from bertkit.pipelines import load_causal_lm, recite, recite_explained
 
     options = {
@@ -102,11 +87,14 @@ def _recite(args: argparse.Namespace) -> None:
     model, tokenizer = load_causal_lm(args.model, args.dtype)
     if args.explain is None:
         text = recite(model, tokenizer, args.prompt, **options)
-        print(json.dumps({"prompt": args.prompt, "text": text}, ensure_ascii=False) if args.json else text)
+        if args.json:
+            print_json({"prompt": args.prompt, "text": text})
+        else:
+            print(text)
         return
     explained = recite_explained(model, tokenizer, args.prompt, candidates=args.explain, **options)
     if args.json:
-        print(json.dumps(explained, ensure_ascii=False))
+        print_json(explained)
         return
     print(explained["text"])
     for step in explained["steps"]:

@@ -2,17 +2,9 @@
 choose printing JSON."""
 
 import argparse
-import json
 
-MODEL_HELP = "model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id"
-
-
-def _model_flag(p: argparse.ArgumentParser, extra: str = "") -> None:
-    """--model and --dtype, the precision it runs in."""
-    from bertkit.cli.flags import add_dtype_flag
-
-    p.add_argument("--model", required=True, metavar="DIR", help=MODEL_HELP + extra)
-    add_dtype_flag(p)
+from bertkit.cli.flags import add_model_flag, print_json
+from bertkit.pipelines.tagging import STRATEGIES
 
 
 def _max_length_flag(p: argparse.ArgumentParser) -> None:
@@ -24,10 +16,6 @@ def _max_length_flag(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _print_json(value) -> None:
-    print(json.dumps(value, ensure_ascii=False))
-
-
 def add_embed(sub) -> None:
     p = sub.add_parser(
         "embed",
@@ -36,7 +24,7 @@ def add_embed(sub) -> None:
         "(a sentence-transformers directory's modules.json, else mean pooling) into an (N, H) float32 .npy "
         "file, streamed in chunks with a progress bar.",
     )
-    _model_flag(p, ", e.g. all-MiniLM-L6-v2")
+    add_model_flag(p, "e.g. sentence-transformers/all-MiniLM-L6-v2")
     p.add_argument("--input", required=True, metavar="TXT", help="one text per line")
     p.add_argument("--output", required=True, metavar="NPY", help="the (lines, hidden) matrix")
     p.add_argument(
@@ -63,7 +51,7 @@ def add_similarity(sub) -> None:
         'bertkit similarity --model DIR "cherry" "digital" "information".',
     )
     p.add_argument("texts", nargs="+", metavar="TEXT", help="two or more words or sentences")
-    _model_flag(p)
+    add_model_flag(p)
     p.add_argument("--json", action="store_true", help="print the matrix as a JSON list of rows")
     p.set_defaults(func=_similarity)
 
@@ -73,7 +61,7 @@ def _similarity(args: argparse.Namespace) -> None:
 
     matrix = similarity(pipeline("sentence-embedding", args.model, dtype=args.dtype), args.texts)
     if args.json:
-        _print_json(matrix.round(6).tolist())
+        print_json(matrix.round(6).tolist())
         return
     width = max(len(t) for t in args.texts)
     print(" " * width + "".join(f"  {t[:12]:>12}" for t in args.texts))
@@ -90,7 +78,7 @@ def add_classify(sub) -> None:
     )
     p.add_argument("text")
     p.add_argument("pair", nargs="?", help="the second text of a pair (e.g. NLI's hypothesis)")
-    _model_flag(p)
+    add_model_flag(p)
     p.add_argument("--top-k", type=int, metavar="K", help="the K best labels (default: the best one)")
     _max_length_flag(p)
     p.set_defaults(func=_classify)
@@ -102,7 +90,7 @@ def _classify(args: argparse.Namespace) -> None:
     options = {} if args.top_k is None else {"top_k": args.top_k}
     text = args.text if args.pair is None else (args.text, args.pair)
     classifier = pipeline("text-classification", args.model, dtype=args.dtype, max_length=args.max_length)
-    _print_json(classifier(text, **options))
+    print_json(classifier(text, **options))
 
 
 def add_tag(sub) -> None:
@@ -113,12 +101,12 @@ def add_tag(sub) -> None:
         '[{"entity_group", "score", "word", "start", "end"}, ...] (per token with --aggregation none).',
     )
     p.add_argument("text")
-    _model_flag(p)
+    add_model_flag(p)
     p.add_argument(
         "--aggregation",
         dest="aggregation_strategy",
         default="simple",
-        choices=["none", "simple", "first", "max", "average"],
+        choices=STRATEGIES,
         help="how tokens become entities (default: simple)",
     )
     p.add_argument(
@@ -143,7 +131,7 @@ def _tag(args: argparse.Namespace) -> None:
         stride=args.stride,
         max_length=args.max_length,
     )
-    _print_json(tagger(args.text))
+    print_json(tagger(args.text))
 
 
 def add_answer(sub) -> None:
@@ -155,7 +143,7 @@ def add_answer(sub) -> None:
     )
     p.add_argument("question")
     p.add_argument("--context", required=True, help="the text holding the answer")
-    _model_flag(p)
+    add_model_flag(p)
     p.add_argument("--top-k", type=int, default=1, metavar="K", help="the K best answers (default: 1)")
     p.add_argument(
         "--allow-no-answer",
@@ -183,7 +171,7 @@ def _answer(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
     reader = pipeline("question-answering", args.model, dtype=args.dtype)
-    _print_json(
+    print_json(
         reader(
             question=args.question,
             context=args.context,
@@ -204,7 +192,7 @@ def add_choose(sub) -> None:
     )
     p.add_argument("text")
     p.add_argument("choices", nargs="+", metavar="CHOICE", help="two or more candidates")
-    _model_flag(p)
+    add_model_flag(p)
     _max_length_flag(p)
     p.set_defaults(func=_choose)
 
@@ -213,7 +201,7 @@ def _choose(args: argparse.Namespace) -> None:
     from bertkit.pipelines import pipeline
 
     chooser = pipeline("multiple-choice", args.model, dtype=args.dtype, max_length=args.max_length)
-    _print_json(chooser((args.text, args.choices)))
+    print_json(chooser((args.text, args.choices)))
 
 
 COMMANDS = [add_embed, add_similarity, add_classify, add_tag, add_answer, add_choose]

@@ -1,24 +1,20 @@
 """What a language model computes: score texts, a corpus perplexity, the next token's candidates."""
 
 import argparse
-import json
 
-from bertkit.cli.flags import add_dtype_flag
+from bertkit.cli.flags import add_model_flag, print_json
 from bertkit.errors import InvalidArgumentError
+from bertkit.pipelines.score import PLL_METRICS
 
-MODEL_HELP = "model directory with a causal-LM head (bertkit pretrain --objective clm) or a masked-LM head"
-
-
-def _print_json(value) -> None:
-    print(json.dumps(value, ensure_ascii=False))
+LM_HEADS = "with a causal-LM head (bertkit pretrain --objective clm) or a masked-LM head"
 
 
 def _scoring_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", required=True, metavar="DIR", help=MODEL_HELP)
+    add_model_flag(p, LM_HEADS)
     p.add_argument(
         "--pll",
-        default="within_word_l2r",
-        choices=["within_word_l2r", "original"],
+        default=PLL_METRICS[0],
+        choices=PLL_METRICS,
         help="a masked model's pseudo-log-likelihood: mask each token alone (original) or with the later "
         "pieces of its word (within_word_l2r, the default)",
     )
@@ -38,7 +34,6 @@ def _scoring_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--batch-size", type=int, default=32, metavar="N", help="rows per forward pass (default: 32)"
     )
-    add_dtype_flag(p)
 
 
 def _scorer(args: argparse.Namespace, **options):
@@ -95,7 +90,7 @@ def _score(args: argparse.Namespace) -> None:
     records = scorer(args.texts)
     if args.json:
         for text, record in zip(args.texts, records, strict=True):
-            _print_json({"text": text, **record})
+            print_json({"text": text, **record})
         return
     print(f"{'log_prob':>10} {'mean':>8} {'perplexity':>11} {'tokens':>6}  text")
     for text, r in zip(args.texts, records, strict=True):
@@ -132,7 +127,7 @@ def _perplexity(args: argparse.Namespace) -> None:
 
     result = file_perplexity(_scorer(args), args.input, progress=not args.quiet)
     if args.json:
-        _print_json(result)
+        print_json(result)
         return
     print(
         f"perplexity {result['perplexity']:.3f} ({result['tokens']} tokens in {result['texts']} texts, "
@@ -148,10 +143,9 @@ def add_next(sub) -> None:
         "[CLS] TEXT), e.g. bertkit next --model runs/demo/lm/final 床前.",
     )
     p.add_argument("text")
-    p.add_argument("--model", required=True, metavar="DIR", help="model directory with a causal-LM head")
+    add_model_flag(p, "with a causal-LM head")
     p.add_argument("--top-k", type=int, default=5, metavar="K", help="candidates to print (default: 5)")
     p.add_argument("--json", action="store_true", help='a JSON list of {"token", "token_str", "score"}')
-    add_dtype_flag(p)
     p.set_defaults(func=_next)
 
 
@@ -160,7 +154,7 @@ def _next(args: argparse.Namespace) -> None:
 
     ranked = pipeline("next-token", args.model, top_k=args.top_k, dtype=args.dtype)(args.text)
     if args.json:
-        _print_json(ranked)
+        print_json(ranked)
         return
     for rank, c in enumerate(ranked, start=1):
         print(f"{rank:3d}  {c['token_str']}  {c['score']:.4f}")

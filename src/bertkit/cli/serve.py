@@ -2,7 +2,7 @@
 
 import argparse
 
-from bertkit.cli.flags import add_dtype_flag
+from bertkit.cli.flags import add_model_flag
 from bertkit.errors import BertkitError
 
 
@@ -16,19 +16,14 @@ def add_serve(sub) -> None:
         "/health). Requests that arrive together are batched. Needs the serve extra: pip install "
         "'bertkit[serve]'. See docs/serve.md.",
     )
-    p.add_argument(
-        "--model",
-        required=True,
-        metavar="DIR",
-        help="model directory (config.json, weights, vocab.txt or tokenizer.json) or a Hub id",
+    add_model_flag(p)
+    add_model_flag(
+        p,
+        "with a causal-LM head (bertkit pretrain --objective clm), for /api/recite, /api/next-token and "
+        "/api/score",
+        dtype=False,
+        flag="--lm",
     )
-    p.add_argument(
-        "--lm",
-        metavar="DIR",
-        help="a causal LM directory for /api/recite, /api/next-token and /api/score "
-        "(bertkit pretrain --objective clm)",
-    )
-    add_dtype_flag(p)
     p.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1, this machine only)"
     )

@@ -3,9 +3,9 @@ files."""
 
 import argparse
 
-MODEL_HELP = (
-    "model directory (config.json, weights, vocab.txt or tokenizer.json), any BERT checkpoint, or a Hub id"
-)
+from bertkit.cli.flags import add_model_flag
+from bertkit.pipelines.score import PLL_METRICS
+from bertkit.viz.embeddings import VECTORS
 
 
 def add_show(sub) -> None:
@@ -25,7 +25,7 @@ def add_show(sub) -> None:
         "causal model shows its triangle. Layers and heads are numbered from 0.",
     )
     a.add_argument("text", help='e.g. "床前明月光，疑是地上霜。"')
-    a.add_argument("--model", required=True, metavar="DIR", help=MODEL_HELP)
+    add_model_flag(a, "any BERT checkpoint", dtype=False)
     a.add_argument("--layer", type=int, metavar="L", help="only this layer (default: all)")
     a.add_argument("--head", type=int, metavar="H", help="only this head (default: all)")
     a.add_argument("--out", default="attention.png", metavar="PNG", help="(default: attention.png)")
@@ -37,7 +37,7 @@ def add_show(sub) -> None:
         description="The table added to each token for its position (learned, or sinusoidal when the config "
         "says so) as a heatmap, and the cosine similarity of every pair of positions.",
     )
-    s.add_argument("--model", required=True, metavar="DIR", help=MODEL_HELP)
+    add_model_flag(s, "any BERT checkpoint", dtype=False)
     s.add_argument("--max-positions", type=int, metavar="N", help="only the first N positions (default: all)")
     s.add_argument("--out", default="positions.png", metavar="PNG", help="(default: positions.png)")
     s.set_defaults(func=_positions)
@@ -51,10 +51,8 @@ def add_show(sub) -> None:
         "vocabulary is split into WordPieces; the picture and the output say how.",
     )
     e.add_argument("words", nargs="+", metavar="WORD", help="e.g. cherry digital information")
-    e.add_argument("--model", required=True, metavar="DIR", help=MODEL_HELP)
-    e.add_argument(
-        "--vectors", choices=("contextual", "input"), default="contextual", help="(default: contextual)"
-    )
+    add_model_flag(e, "any BERT checkpoint", dtype=False)
+    e.add_argument("--vectors", choices=VECTORS, default=VECTORS[0], help=f"(default: {VECTORS[0]})")
     e.add_argument("--out", default="embeddings.png", metavar="PNG", help="(default: embeddings.png)")
     e.set_defaults(func=_embeddings)
 
@@ -67,12 +65,10 @@ def add_show(sub) -> None:
         "first choice when it is another token. Needs a model with a language-model head.",
     )
     b.add_argument("text", help='e.g. "床前明月光，疑是地上霜。"')
-    b.add_argument(
-        "--model", required=True, metavar="DIR", help="a causal or masked language model directory"
-    )
+    add_model_flag(b, "with a causal or masked language-model head", dtype=False)
     b.add_argument(
         "--pll",
-        default="within_word_l2r",
+        default=PLL_METRICS[0],
         metavar="METRIC",
         help="a masked model's pseudo-log-likelihood: within_word_l2r also masks the later pieces of the "
         "token's word, original masks the token alone (default: within_word_l2r)",

@@ -2,6 +2,9 @@
 
 import argparse
 
+from bertkit.cli.flags import print_json
+from bertkit.files import DECODING_ERRORS
+
 
 def add_train_tokenizer(sub) -> None:
     p = sub.add_parser(
@@ -68,7 +71,7 @@ def add_tokenize(sub) -> None:
     p.add_argument("--output", dest="output_path", metavar="IDS.npy", help="where --input's ids go")
     p.add_argument(
         "--errors",
-        choices=["strict", "replace"],
+        choices=DECODING_ERRORS,
         default="strict",
         help="invalid UTF-8 in --input: stop with its byte offset (default) or replace with U+FFFD",
     )
@@ -76,7 +79,6 @@ def add_tokenize(sub) -> None:
 
 
 def _tokenize(args: argparse.Namespace) -> None:
-    import json
 
     from bertkit.errors import InvalidArgumentError
     from bertkit.tokenizer import WordPieceTokenizer, encode_file
@@ -92,7 +94,7 @@ def _tokenize(args: argparse.Namespace) -> None:
         return
     enc = tok.encode(args.text, add_special_tokens=not args.no_special)
     if args.json:
-        print(json.dumps({"tokens": enc.tokens, "ids": enc.ids, "offsets": enc.offsets}, ensure_ascii=False))
+        print_json({"tokens": enc.tokens, "ids": enc.ids, "offsets": enc.offsets})
     else:
         print(" ".join(map(str, enc.ids)) if args.ids else " ".join(enc.tokens))
 

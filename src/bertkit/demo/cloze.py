@@ -81,7 +81,7 @@ def cloze_predictions(model_dir: Path, top_k: int = 3) -> list[tuple[list[dict],
 def cloze_score(predictions: list[tuple[list[dict], list[dict]]]) -> tuple[int, int]:
     """Lines whose character the model ranks first: (as whole lines, as fragments)."""
     right = [
-        [p[0]["token"] == answer for p in pair]
+        [p[0]["token_str"] == answer for p in pair]
         for pair, (*_, answer) in zip(predictions, CLOZE_LINES, strict=True)
     ]
     return sum(r[0] for r in right), sum(r[1] for r in right)
@@ -92,7 +92,7 @@ def show_cloze(model_dir: Path, poems: list[Poem], lang: str = "en") -> None:
     print(say(lang, "cloze"))
     for (whole, fragment, answer), pair in zip(CLOZE_LINES, predictions, strict=True):
         cells = [
-            f"{text} -> " + " ".join(f"{p['token']} {p['score']:.2f}" for p in ranked)
+            f"{text} -> " + " ".join(f"{p['token_str']} {p['score']:.2f}" for p in ranked)
             for text, ranked in zip((whole, fragment), pair, strict=True)
         ]
         print(f"  {answer}:  {cells[0]}  |  {cells[1]}")

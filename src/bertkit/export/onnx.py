@@ -25,17 +25,15 @@ import numpy as np
 import torch
 from torch import nn
 
-from bertkit.checkpoint.convert import MODEL_CLASSES
-from bertkit.checkpoint.files import CONFIG_FILE, WeightReader, checkpoint_directory
-from bertkit.checkpoint.info import architecture_of
+from bertkit.checkpoint.checkpoint import Checkpoint, opened
+from bertkit.checkpoint.files import CONFIG_FILE
 from bertkit.checkpoint.load import load_pretrained
 from bertkit.checks import check_choice
 from bertkit.errors import InvalidArgumentError
 from bertkit.export.graphs import INPUTS, Graph, graph_for
 from bertkit.export.runtime import EXPORT_KEY, ONNX_FILE, onnx_session, onnxruntime
 from bertkit.files import atomic_path, write_text_atomically
-from bertkit.model import BertModel, BertPreTrainedModel
-from bertkit.tokenizer import WordPieceTokenizer
+from bertkit.model import MODEL_CLASSES, BertModel, BertPreTrainedModel
 
 OPSET = 17
 FORMATS = ("onnx",)
@@ -68,30 +66,35 @@ class ExportReport:
 
 
 def export_model(
-    model: str | Path,
+    model: str | Path | Checkpoint,
     out: str | Path,
     *,
     format: str = "onnx",
     task: str | None = None,
     quantize: str | None = None,
+    revision: str | None = None,
 ) -> ExportReport:
-    """Export the checkpoint directory `model` to `out` (created; an earlier export there is replaced).
+    """Export the checkpoint `model` (a directory, a Hub id at `revision`, or a Checkpoint) to `out` (created;
+    an earlier export there is replaced).
 
     task: the graph to export, by default the checkpoint's head (graphs.TASK_OF); "feature-extraction" exports
     the encoder of any checkpoint. quantize: None (fp32) or "int8"."""
     check_choice("`format`", format, FORMATS)
     if quantize is not None:
         check_choice("`quantize`", quantize, QUANTIZATIONS)
-    source, out = checkpoint_directory(model), Path(out)
+    with opened(model, revision) as checkpoint:
+        return _export(checkpoint, Path(out), format, task, quantize)
+
+
+def _export(
+    checkpoint: Checkpoint, out: Path, format: str, task: str | None, quantize: str | None
+) -> ExportReport:
+    source, architecture = checkpoint.path, checkpoint.architecture
     onnxruntime("export")
     _check_destination(source, out)
-    with WeightReader(source) as reader:
-        architecture = architecture_of(source, reader.keys())
-    graph = graph_for(architecture, task, str(source / CONFIG_FILE))
-    WordPieceTokenizer.from_pretrained(
-        source
-    )  # the export carries the tokenizer: refuse a checkpoint without one
-    network = _load(source, graph)
+    graph = graph_for(architecture, task, str(checkpoint.config_path))
+    checkpoint.tokenizer()  # the export carries the tokenizer: refuse a checkpoint without one
+    network = _load(checkpoint, graph)
     with atomic_path(out) as tmp:
         tmp.mkdir()
         _trace(network, graph, tmp / ONNX_FILE)
@@ -134,12 +137,12 @@ def _check_destination(source: Path, out: Path) -> None:
         )
 
 
-def _load(source: Path, graph: Graph) -> BertPreTrainedModel:
+def _load(checkpoint: Checkpoint, graph: Graph) -> BertPreTrainedModel:
     """The network the graph computes: the encoder alone (no pooler: feature extraction never reads it) or the
     head's class, which for a BertForPreTraining loads its MLM head and leaves NSP out."""
     if graph.task == "feature-extraction":
-        return load_pretrained(functools.partial(BertModel, add_pooling_layer=False), source)
-    return load_pretrained(MODEL_CLASSES[graph.architecture], source)
+        return load_pretrained(functools.partial(BertModel, add_pooling_layer=False), checkpoint)
+    return load_pretrained(MODEL_CLASSES[graph.architecture], checkpoint)
 
 
 class _Outputs(nn.Module):

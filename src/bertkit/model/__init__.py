@@ -1,4 +1,5 @@
-"""The BERT network: embeddings, attention, encoder, BertModel (bert.py) and the task heads (heads.py).
+"""The BERT network: embeddings, attention, encoder, BertModel (bert.py) and the task heads (heads.py), with
+MODEL_CLASSES (registry.py), every model by its Hugging Face class name.
 
 Files in and out (Hugging Face checkpoints) live one layer down, in `bertkit.checkpoint`.
 """
@@ -14,6 +15,7 @@ from bertkit.model.heads import (
     BertForTokenClassification,
     BertLMHeadModel,
 )
+from bertkit.model.registry import MODEL_CLASSES
 
 __all__ = [
     "BertForMaskedLM",
@@ -26,6 +28,7 @@ __all__ = [
     "BertLMHeadModel",
     "BertModel",
     "BertPreTrainedModel",
+    "MODEL_CLASSES",
     "ModelOutput",
     "encoder_of",
 ]

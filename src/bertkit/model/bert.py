@@ -78,6 +78,13 @@ class BertPreTrainedModel(nn.Module):
             nn.init.ones_(module.weight)
             nn.init.zeros_(module.bias)
 
+    def init_buffers(self) -> None:
+        """Compute again the buffers no checkpoint holds (the sinusoidal position table), for a model whose
+        memory was allocated empty (checkpoint.load.build_model)."""
+        for module in self.modules():
+            if isinstance(module, BertEmbeddings):
+                module.init_buffers()
+
     def tie_weights(self) -> None:
         """The MLM decoder shares the word embedding matrix (and its bias is `cls.predictions.bias`)."""
         predictions = getattr(getattr(self, "cls", None), "predictions", None)

@@ -38,6 +38,13 @@ class BertEmbeddings(nn.Module):
         self.LayerNorm = nn.LayerNorm(config.hidden_size, eps=config.layer_norm_eps)
         self.dropout = nn.Dropout(config.hidden_dropout_prob)
 
+    def init_buffers(self) -> None:
+        """The sinusoidal table again, in the buffer's dtype and device (after `to_empty`)."""
+        if self.config.position_embedding != "learned":
+            with torch.no_grad():
+                table = sinusoidal_table(self.config.max_position_embeddings, self.config.hidden_size)
+                self.sinusoid.copy_(table)
+
     def forward(
         self,
         input_ids: torch.Tensor,

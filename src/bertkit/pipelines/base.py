@@ -14,15 +14,14 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from bertkit.checkpoint.files import WeightReader
-from bertkit.checkpoint.info import architecture_of
+from bertkit.checkpoint.checkpoint import Checkpoint, opened
 from bertkit.checks import check_int
 from bertkit.errors import CheckpointError, InvalidArgumentError
 from bertkit.export.runtime import OnnxModel, is_onnx_export, onnx_model_for
 from bertkit.hub import resolve_pretrained
 from bertkit.model import BertModel, BertPreTrainedModel, encoder_of
 from bertkit.model.batching import length_batches
-from bertkit.pipelines.load import with_dtype
+from bertkit.precision import with_dtype
 from bertkit.tasks.settings import ReadingOptions, saved_settings
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.tokenizer.encoding import Encoding
@@ -36,12 +35,6 @@ MAX_LENGTH = 512
 # token (their activations leave the cache). GPUs want big batches: there, runs of `batch_size` rows.
 BATCH_COST = 24
 MAX_BATCH_TOKENS = 1024
-
-
-def checkpoint_architecture(directory: Path) -> str:
-    """The Hugging Face class a checkpoint was saved as: config.json's `architectures`, else told by its heads."""
-    with WeightReader(directory) as reader:
-        return architecture_of(directory, reader.keys())
 
 
 def tensor_batch(
@@ -71,8 +64,9 @@ class Pipeline:
     model already in memory with its tokenizer (as transformers' `pipeline(task, model=model,
     tokenizer=tokenizer)`), so that several pipelines can share one model.
 
-    `model` and `tokenizer` may also be Hugging Face Hub ids ("org/name"), read from the Hugging Face cache at
-    `revision` (downloaded first when online; see bertkit.hub).
+    `model` may also be a Checkpoint (bertkit.checkpoint.checkpoint) already open; `model` and `tokenizer` may
+    be Hugging Face Hub ids ("org/name"), read from the Hugging Face cache at `revision` (downloaded first when
+    online; see bertkit.hub).
 
     `dtype` (float32, bfloat16, int8 or auto: bertkit.precision) is the precision the model runs in: a
     directory's model is loaded in it (default float32), a loaded model converted whole, in place, when given.
@@ -91,7 +85,7 @@ class Pipeline:
 
     def __init__(
         self,
-        model: str | Path | BertPreTrainedModel,
+        model: str | Path | Checkpoint | BertPreTrainedModel,
         *,
         tokenizer: WordPieceTokenizer | str | Path | None = None,
         batch_size: int = BATCH_SIZE,
@@ -114,16 +108,20 @@ class Pipeline:
                 model.to(device)
             if dtype is not None:  # all of it too, like the device; None: as it is
                 with_dtype(model, dtype)
-        elif isinstance(model, str | Path):
-            self.directory = resolve_pretrained(model, revision)
+        elif isinstance(model, str | Path | Checkpoint):
+            source = Checkpoint.of(model, revision) if isinstance(model, Checkpoint) else None
+            self.directory = source.path if source else resolve_pretrained(model, revision)
             if is_onnx_export(self.directory):  # run by onnxruntime, in the precision it was exported in
                 self.model = onnx_model_for(self.directory, self.task, self.heads, device, dtype)
             else:
-                self._check_checkpoint(self.directory)
-                self.model = with_dtype(self.load_model(self.directory, device), dtype or "float32")
+                with opened(source or self.directory) as checkpoint:
+                    self._check_checkpoint(checkpoint)
+                    self.model = with_dtype(self.load_model(checkpoint, device), dtype or "float32")
+                    tokenizer = checkpoint.tokenizer() if tokenizer is None else tokenizer
         else:
             raise InvalidArgumentError(
-                f"`model` must be a model directory or a loaded bertkit model, got {type(model).__name__}"
+                f"`model` must be a model directory or a loaded bertkit model (or a Checkpoint), got "
+                f"{type(model).__name__}"
             )
         self.model.eval()
         self.tokenizer = _tokenizer(self.directory if tokenizer is None else tokenizer, revision)
@@ -146,19 +144,19 @@ class Pipeline:
             raise InvalidArgumentError(f"`max_length`={given} is more than the model's {positions} positions")
         return given
 
-    def _check_checkpoint(self, directory: Path) -> None:
+    def _check_checkpoint(self, checkpoint: Checkpoint) -> None:
         """A checkpoint without the task's head is refused before anything is loaded."""
         if self.heads:
-            architecture = checkpoint_architecture(directory)
+            architecture = checkpoint.architecture
             if architecture not in self.heads:
                 raise CheckpointError(
-                    f"{directory} holds a {architecture} (config.json `architectures`), which has no head for "
+                    f"{checkpoint.path} holds a {architecture} (config.json `architectures`), which has no head for "
                     f"{self.task!r}; that task needs one of: {', '.join(self.heads)}"
                 )
 
-    def load_model(self, directory: Path, device: str | torch.device | None) -> BertPreTrainedModel:
-        """The task's model class, loaded from `directory`."""
-        return self.model_class.from_pretrained(directory, device=device)
+    def load_model(self, checkpoint: Checkpoint, device: str | torch.device | None) -> BertPreTrainedModel:
+        """The task's model class, loaded from `checkpoint`."""
+        return self.model_class.from_pretrained(checkpoint, device=device)
 
     def _serving_part(self, model: BertPreTrainedModel) -> BertPreTrainedModel:
         """The part of a loaded model this task runs: the model itself when its class (or a parent) carries

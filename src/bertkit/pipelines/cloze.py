@@ -1,7 +1,8 @@
 """The cloze task (fill in `[MASK]`s) and next-sentence scores: what a pre-trained BERT answers directly.
 
-`fill_mask` and `next_sentence_probability` take a loaded model; `FillMaskPipeline` and `NextSentencePipeline`
-are the `bertkit.pipeline("fill-mask" | "next-sentence", model=DIR)` objects, batched over many texts.
+`FillMaskPipeline` and `NextSentencePipeline` are the `bertkit.pipeline("fill-mask" | "next-sentence",
+model=DIR)` objects, batched over many texts; `fill_mask` is the first on a loaded model and one text, with
+the same records, and `next_sentence_probability` scores one pair with a loaded model.
 """
 
 from __future__ import annotations
@@ -83,34 +84,19 @@ def top_tokens(
     return where.nonzero()[:, 0], scores, ids if targets is None else chosen[ids]
 
 
-@torch.inference_mode()
 def fill_mask(
     model: BertPreTrainedModel,
     tokenizer: WordPieceTokenizer,
     text: str,
     top_k: int = 5,
     targets: str | Sequence[str] | None = None,
-) -> list[list[dict[str, float | str]]]:
-    """For each `[MASK]` in `text`, left to right, the `top_k` most likely tokens, best first; with
-    `targets`, the most likely of those (target_ids), scored as in the whole vocabulary.
-
-    Each prediction is `{"token": str, "score": probability}`; the model must have an MLM head
-    (BertForMaskedLM or BertForPreTraining). The pipeline ("fill-mask") gives transformers' fuller records.
-    """
-    if top_k < 1:
-        raise InvalidArgumentError(f"`top_k` must be at least 1, got {top_k}")
-    ids_of_targets = None if targets is None else target_ids(tokenizer, targets)
-    batch = tokenizer([text], padding=False, return_tensors="pt")
-    if not (batch["input_ids"] == tokenizer.mask_token_id).any():
-        raise InvalidArgumentError(f"text has no [MASK] token to fill: {text!r}")
-    _, scores, ids = top_tokens(model, batch, tokenizer.mask_token_id, top_k, ids_of_targets)
-    return [
-        [
-            {"token": token, "score": score}
-            for token, score in zip(tokenizer.convert_ids_to_tokens(row_ids), row_scores, strict=True)
-        ]
-        for row_ids, row_scores in zip(ids.tolist(), scores.tolist(), strict=True)
-    ]
+) -> list[list[dict[str, Any]]]:
+    """The fill-mask pipeline (FillMaskPipeline) on a loaded model, for one text: for each `[MASK]`, left to
+    right, its `top_k` records best first (`{"score", "token" (id), "token_str", "sequence"}`, as transformers),
+    one list per [MASK] also when there is one. `targets`: as the pipeline's. The model must have an MLM head
+    (BertForMaskedLM or BertForPreTraining)."""
+    records = FillMaskPipeline(model, tokenizer=tokenizer)(text, top_k=top_k, targets=targets)
+    return records if isinstance(records[0], list) else [records]
 
 
 @torch.inference_mode()

@@ -21,6 +21,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bertkit.checkpoint.checkpoint import Checkpoint
 from bertkit.checks import check_choice, check_int
 from bertkit.errors import CheckpointError, InvalidArgumentError
 from bertkit.files import atomic_path, check_readable, chunked, count_text_lines, iter_lines
@@ -103,8 +104,8 @@ class EncoderPipeline(Pipeline):
     """A pipeline of the encoder's token vectors alone: a directory's model is loaded without its pooler (which
     no sentence pooling uses), and a loaded model with a head runs its encoder (`model.bert`)."""
 
-    def load_model(self, directory: Path, device: str | torch.device | None) -> BertModel:
-        return load_bare_encoder(directory, device)
+    def load_model(self, checkpoint: Checkpoint, device: str | torch.device | None) -> BertModel:
+        return load_bare_encoder(checkpoint, device)
 
 
 class FeatureExtractionPipeline(EncoderPipeline):

@@ -16,18 +16,18 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from bertkit.checkpoint.checkpoint import Checkpoint
 from bertkit.checks import check_choice, check_int
 from bertkit.constants import CONTINUATION
 from bertkit.errors import InvalidArgumentError
 from bertkit.model import BertForMaskedLM, BertLMHeadModel, BertPreTrainedModel
-from bertkit.pipelines.base import MAX_BATCH_TOKENS, Pipeline, as_text, checkpoint_architecture
+from bertkit.pipelines.base import MAX_BATCH_TOKENS, Pipeline, as_text
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.tokenizer.encoding import Encoding
 
@@ -106,9 +106,9 @@ class TextScoringPipeline(Pipeline):
     model_class = BertForMaskedLM
     defaults = {"pll": "within_word_l2r", "score_end": True, "stride": None, "top_k_alternatives": 0}
 
-    def load_model(self, directory: Path, device: str | torch.device | None) -> BertPreTrainedModel:
-        causal = checkpoint_architecture(directory) == "BertLMHeadModel"
-        return (BertLMHeadModel if causal else BertForMaskedLM).from_pretrained(directory, device=device)
+    def load_model(self, checkpoint: Checkpoint, device: str | torch.device | None) -> BertPreTrainedModel:
+        causal = checkpoint.architecture == "BertLMHeadModel"
+        return (BertLMHeadModel if causal else BertForMaskedLM).from_pretrained(checkpoint, device=device)
 
     @property
     def causal(self) -> bool:

@@ -12,12 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bertkit import model as models
+from bertkit.checkpoint.checkpoint import Checkpoint, opened
 from bertkit.errors import InvalidArgumentError
-from bertkit.model import BertLMHeadModel, BertPreTrainedModel
+from bertkit.model import MODEL_CLASSES, BertLMHeadModel, BertPreTrainedModel
 from bertkit.pipelines import TASKS, Pipeline, load_causal_lm, pipeline, read_pooling, recite, similarity
-from bertkit.pipelines.base import checkpoint_architecture
-from bertkit.pipelines.load import load_bare_encoder, with_dtype
+from bertkit.pipelines.load import load_bare_encoder
+from bertkit.precision import with_dtype
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.viz.attention import attention_weights
 
@@ -28,28 +28,35 @@ NO_LM = "no causal language model; start the server with --lm DIR"
 SCORERS = ("lm", "cloze")
 
 
-def load_model(directory: Path, architecture: str) -> BertPreTrainedModel:
+def load_model(checkpoint: Checkpoint) -> BertPreTrainedModel:
     """The checkpoint as the class it was saved as when one of the head endpoints can use it, else its bare
     encoder (a head no endpoint uses is not worth memory)."""
-    if any(architecture in TASKS[task].heads for task in HEAD_TASKS.values()):
-        return getattr(models, architecture).from_pretrained(directory)
-    return load_bare_encoder(directory)
+    if any(checkpoint.architecture in TASKS[task].heads for task in HEAD_TASKS.values()):
+        return MODEL_CLASSES[checkpoint.architecture].from_pretrained(checkpoint)
+    return load_bare_encoder(checkpoint)
 
 
 class Explorer:
     """One checkpoint (its encoder, and its MLM or classification head when it has one) and, optionally, a
-    causal LM to recite, score and predict the next token with, both in `dtype` (bertkit.precision).
-    `unavailable` maps each endpoint this checkpoint cannot serve to the reason.
+    causal LM to recite, score and predict the next token with, both in `dtype` (bertkit.precision). Each may
+    be a directory, a Hub id (at `revision`) or a Checkpoint. `unavailable` maps each endpoint this checkpoint
+    cannot serve to the reason.
 
     The checkpoint is loaded once, and every endpoint's pipeline shares that one model: sentence embeddings
     and the attention maps run its encoder (`model.bert`), fill-mask or classification the model with its
     head."""
 
-    def __init__(self, model_dir: str | Path, lm_dir: str | Path | None = None, dtype: str = "float32"):
-        directory = Path(model_dir)
-        self.architecture = checkpoint_architecture(directory)
-        self.model = with_dtype(load_model(directory, self.architecture), dtype)
-        self.tokenizer = WordPieceTokenizer.from_pretrained(directory)
+    def __init__(
+        self,
+        model_dir: str | Path | Checkpoint,
+        lm_dir: str | Path | Checkpoint | None = None,
+        dtype: str = "float32",
+        revision: str | None = None,
+    ):
+        with opened(model_dir, revision) as checkpoint:
+            directory, self.architecture = checkpoint.path, checkpoint.architecture
+            self.model = with_dtype(load_model(checkpoint), dtype)
+            self.tokenizer = checkpoint.tokenizer()
         shared = {"model": self.model, "tokenizer": self.tokenizer}
         # Any checkpoint has an encoder: it embeds (pooled as the directory's sentence-transformers files say).
         self.embedder = pipeline("sentence-embedding", **shared, pooling=read_pooling(directory))
@@ -70,7 +77,7 @@ class Explorer:
         if lm_dir is None:
             self.unavailable["recite"] = self.unavailable["next-token"] = self.no_scorer["lm"] = NO_LM
         else:
-            self.lm, self.lm_tokenizer = load_causal_lm(lm_dir, dtype)
+            self.lm, self.lm_tokenizer = load_causal_lm(lm_dir, dtype, revision)
             lm = {"model": self.lm, "tokenizer": self.lm_tokenizer}
             self.scorers["lm"] = pipeline("text-scoring", **lm)
             self.next_tokens = pipeline("next-token", **lm)

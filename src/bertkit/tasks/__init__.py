@@ -19,8 +19,8 @@ windows). settings.py: ReadingOptions (how a file is read) and TaskSettings, whi
 its config.json so that later reading defaults to training's.
 
 Above the data: metrics.py and squad.py (each task's figures, equal to scikit-learn's, scipy's, seqeval's and
-the official SQuAD scripts'), spans.py (the best answer span from start/end logits), heads.py (which head
-class a task needs; a missing one created, another task's refused), inference.py (a model over features in
+the official SQuAD scripts'), spans.py (the best answer span from start/end logits), models.py (which model
+class a task trains, loaded from a checkpoint: a missing head created, another task's refused), inference.py (a model over features in
 length-sorted batches), predictions.py (logits -> the issue's prediction records and metrics) and predict.py
 (`evaluate` and `predict`, the public entry points).
 """

@@ -24,6 +24,7 @@ from bertkit.constants import IGNORE_INDEX
 from bertkit.errors import InvalidArgumentError
 from bertkit.tasks.examples import TaskData
 from bertkit.tasks.readers import check_labels, label_names
+from bertkit.tasks.settings import MAX_LENGTH
 from bertkit.tasks.windows import encode_qa
 from bertkit.tokenizer import WordPieceTokenizer
 from bertkit.tokenizer.encoding import truncate
@@ -63,7 +64,7 @@ def encode(
     data: TaskData,
     tokenizer: WordPieceTokenizer,
     *,
-    max_length: int = 128,
+    max_length: int = MAX_LENGTH,
     doc_stride: int | None = None,
     label2id: Mapping[str, int] | None = None,
 ) -> Features:

@@ -16,7 +16,7 @@ import torch
 from bertkit.model import BertPreTrainedModel
 from bertkit.model.batching import length_batches
 from bertkit.tasks.features import Features, collate
-from bertkit.tasks.heads import POOLED_TASKS
+from bertkit.tasks.models import POOLED_TASKS
 
 MODEL_INPUTS = ("input_ids", "token_type_ids", "attention_mask")
 

@@ -26,8 +26,8 @@ import torch
 from bertkit.config import BertConfig
 from bertkit.tasks.examples import TaskData
 from bertkit.tasks.features import Features, word_values
-from bertkit.tasks.heads import model_labels
 from bertkit.tasks.metrics import compute_metrics
+from bertkit.tasks.models import model_labels
 from bertkit.tasks.spans import best_spans
 
 MAX_ANSWER_LEN = 30  # run_qa's default: SQuAD answers are short, but not all under the pipeline's 15

@@ -18,14 +18,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bertkit.checkpoint.checkpoint import TASK_SETTINGS_KEY
 from bertkit.checks import check_choice, check_int
 from bertkit.config import BertConfig
 from bertkit.errors import CheckpointError, InvalidArgumentError
 from bertkit.tasks.examples import TASKS, TaskData
-from bertkit.tasks.readers import read_task_file, split_label_names
+from bertkit.tasks.readers import FORMATS, read_task_file, split_label_names
 
-CONFIG_KEY = "bertkit_task"
+CONFIG_KEY = TASK_SETTINGS_KEY
 MAX_LENGTH = 128  # tokens per sequence when neither the caller nor the model says
+AS_TRAINED = "default: as fine-tuned, else"
+
+
+def _option(help: str) -> Any:
+    """A reading option, None (not given) by default; `help` is its command-line flag's (cli/flags.py)."""
+    return dataclasses.field(default=None, metadata={"help": help})
 
 
 @dataclass(frozen=True)
@@ -33,13 +40,18 @@ class ReadingOptions:
     """How a task file is read and encoded (see `bertkit.tasks.read_task_file`). None: not given, so the
     model's saved setting, else the usual default (the usual column names, MAX_LENGTH tokens)."""
 
-    format: str | None = None
-    text_column: str | None = None
-    pair_column: str | None = None
-    label_column: str | None = None
-    label_names: tuple[str, ...] | None = None  # classify/tag: the names of integer labels 0, 1, ...
-    max_length: int | None = None
-    doc_stride: int | None = None  # qa; None: max_length // 3
+    format: str | None = _option(
+        f"{', '.join(dict.fromkeys(f for fs in FORMATS.values() for f in fs))} (default: from the extension)"
+    )
+    text_column: str | None = _option(f"the text column ({AS_TRAINED} the usual names)")
+    pair_column: str | None = _option(f"the pair column ({AS_TRAINED} the usual names)")
+    label_column: str | None = _option(f"the label column ({AS_TRAINED} the usual names)")
+    # classify/tag: the names of integer labels 0, 1, ...
+    label_names: tuple[str, ...] | None = _option(
+        f"names of integer labels 0, 1, ..., as A,B,.. ({AS_TRAINED} the labels as they are)"
+    )
+    max_length: int | None = _option(f"tokens per sequence ({AS_TRAINED} {MAX_LENGTH})")
+    doc_stride: int | None = _option(f"qa: tokens shared by windows ({AS_TRAINED} max-length/3)")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label_names", split_label_names(self.label_names))

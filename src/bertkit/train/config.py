@@ -18,7 +18,8 @@ from bertkit.data.loader import check_data_settings
 from bertkit.errors import FileFormatError, InvalidArgumentError
 from bertkit.files import read_settings
 from bertkit.tasks.examples import TASKS
-from bertkit.tasks.heads import POOLED_TASKS
+from bertkit.tasks.models import POOLED_TASKS
+from bertkit.tasks.settings import MAX_LENGTH
 from bertkit.train.schedule import Schedule
 
 OPTIMIZERS = ("adamw", "lamb")
@@ -253,7 +254,7 @@ class FinetuneConfig(TrainConfig):
     pair_column: str | None = None
     label_column: str | None = None
     label_names: str | list | None = None  # classify/tag: names of integer labels 0, 1, ... ("neg,pos")
-    max_length: int = 128  # tokens per sequence: longer texts are truncated (qa: split into windows)
+    max_length: int = MAX_LENGTH  # tokens per sequence: longer texts are truncated (qa: split into windows)
     doc_stride: int | None = None  # qa: tokens shared by consecutive windows of a context (max_length // 3)
     # Batches of similar lengths (Hugging Face's group_by_length), padded to their own longest feature.
     group_by_length: bool = True

@@ -1,7 +1,7 @@
 """Fine-tuning objectives: a task's head (and its BERT) trained on a labelled file by the one training loop.
 
 The objective reads the training file (and the validation file), names the labels, loads the task's model
-from any BERT directory (tasks/heads.py: a missing head is created, another task's head is an error unless
+from any BERT directory (tasks/models.py: a missing head is created, another task's head is an error unless
 `reinit_head`), keeps the task and reading settings in the model's config (tasks/settings.py: `evaluate`,
 `predict` and the pipelines then read inputs as training did), encodes the examples and hands the loop
 length-grouped batches of them. Training figures are
@@ -29,8 +29,8 @@ from bertkit.errors import TrainingError
 from bertkit.model import BertPreTrainedModel, ModelOutput
 from bertkit.tasks.examples import TaskData
 from bertkit.tasks.features import Features
-from bertkit.tasks.heads import load_for_finetuning
 from bertkit.tasks.inference import run_model
+from bertkit.tasks.models import load_for_finetuning
 from bertkit.tasks.predict import encode_for_model
 from bertkit.tasks.predictions import predictions, score
 from bertkit.tasks.readers import label_names

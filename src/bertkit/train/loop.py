@@ -191,7 +191,7 @@ def _train(
             epoch_end = per_epoch is not None and state.step % per_epoch == 0
             if (cfg.eval_every and state.step % cfg.eval_every == 0) or epoch_end or ended:
                 if objective.heldout is not None:
-                    figures = evaluate(raw_model, objective, cfg.eval_batches, ctx, autocast)
+                    figures = heldout_figures(raw_model, objective, cfg.eval_batches, ctx, autocast)
                     _report(log, cfg.command, {"step": state.step, "split": "heldout"}, figures)
                 if objective.validate is not None:
                     figures = _validate(raw_model, objective, ctx, autocast)
@@ -282,7 +282,7 @@ def _report(log: MetricsLog | None, command: str, record: dict, figures: dict[st
 
 
 @torch.no_grad()
-def evaluate(
+def heldout_figures(
     model: torch.nn.Module,
     objective: Objective,
     eval_batches: int,

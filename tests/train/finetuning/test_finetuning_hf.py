@@ -9,7 +9,7 @@ import transformers
 
 from bertkit import evaluate, finetune, predict
 from bertkit.tasks import collate, encode, read_task_file
-from bertkit.tasks.heads import load_for_task
+from bertkit.tasks.models import load_for_task
 from bertkit.tokenizer import WordPieceTokenizer
 
 AUTO_CLASSES = {

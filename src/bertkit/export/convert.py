@@ -1,8 +1,8 @@
 """Any Hugging Face BERT directory (single or sharded safetensors, pytorch_model.bin, old names) to a clean one:
 config.json + one model.safetensors (`bertkit convert`).
 
-The one checkpoint module above the model: the weights go through the model class config.json names, so it
-needs bertkit's classes by name.
+Above the model, beside the ONNX export: the weights go through the model class config.json names
+(bertkit.model.MODEL_CLASSES), so every name and shape is checked.
 """
 
 from __future__ import annotations
@@ -13,22 +13,20 @@ from pathlib import Path
 
 import torch
 
-from bertkit import model as models
-from bertkit.checkpoint.files import CONFIG_FILE, SAFETENSORS_FILE, WEIGHT_FILES, WeightReader
-from bertkit.checkpoint.info import architecture_of
-from bertkit.checkpoint.load import build_model, load_weights, read_config
+from bertkit.checkpoint.checkpoint import Checkpoint, opened
+from bertkit.checkpoint.files import CONFIG_FILE, SAFETENSORS_FILE, WEIGHT_FILES
+from bertkit.checkpoint.load import build_model, load_weights
 from bertkit.checkpoint.names import canonical_names, model_name
 from bertkit.checkpoint.save import export_state_dict, save_pretrained
 from bertkit.errors import CheckpointError, InvalidArgumentError
 from bertkit.files import TMP_SUFFIX
-from bertkit.hub import resolve_pretrained
+from bertkit.model import MODEL_CLASSES
 
-# bertkit's models by Hugging Face class name (the `architectures` entry of config.json).
-MODEL_CLASSES = {
-    name: getattr(models, name)
-    for name in models.__all__
-    if name in ("BertModel", "BertLMHeadModel") or name.startswith("BertFor")
-}
+CAST_DTYPES = (
+    "float32",
+    "float16",
+    "bfloat16",
+)  # what `bertkit convert --dtype` offers; any float dtype works
 
 
 @dataclasses.dataclass
@@ -47,24 +45,30 @@ class ConversionReport:
 
 
 def convert_checkpoint(
-    src: str | Path, dst: str | Path, dtype: torch.dtype | str | None = None
+    src: str | Path | Checkpoint,
+    dst: str | Path,
+    dtype: torch.dtype | str | None = None,
+    revision: str | None = None,
 ) -> ConversionReport:
-    """Any Hugging Face BERT directory (single or sharded safetensors, pytorch_model.bin, old names) to a clean
-    one: config.json + one model.safetensors, loadable by bertkit and transformers alike, other files copied.
+    """Any Hugging Face BERT directory (single or sharded safetensors, pytorch_model.bin, old names; or a Hub
+    id at `revision`, or a Checkpoint) to a clean one: config.json + one model.safetensors, loadable by bertkit
+    and transformers alike, other files copied.
 
     Weights go through the model class of config.json's `architectures`, so every name and shape is checked.
     dtype (e.g. "bfloat16") casts the weights; by default the stored precision is kept.
     """
-    src, dst = resolve_pretrained(src), Path(dst)  # src may be a Hub id (bertkit.hub)
+    dst = Path(dst)
     if isinstance(dtype, str):
         if not isinstance(getattr(torch, dtype, None), torch.dtype):
             raise InvalidArgumentError(f"convert: unknown dtype {dtype!r} (e.g. float32, float16, bfloat16)")
         dtype = getattr(torch, dtype)
-    if dst.exists() and src.resolve() == dst.resolve():
-        raise InvalidArgumentError(f"convert: destination {dst} is the source directory; choose a new one")
-    config = read_config(src)
-    with WeightReader(src) as reader:
-        architecture = architecture_of(src, reader.keys())
+    with opened(src, revision) as checkpoint:
+        src = checkpoint.path
+        if dst.exists() and src.resolve() == dst.resolve():
+            raise InvalidArgumentError(
+                f"convert: destination {dst} is the source directory; choose a new one"
+            )
+        architecture, reader = checkpoint.architecture, checkpoint.weights
         if architecture not in MODEL_CLASSES:
             raise CheckpointError(
                 f"{src / CONFIG_FILE}: architecture {architecture} is not one bertkit implements "
@@ -75,7 +79,7 @@ def convert_checkpoint(
             dtype = next(
                 (reader.dtype(n) for n in stored.values() if reader.dtype(n).is_floating_point), None
             )
-        model = build_model(MODEL_CLASSES[architecture], config, dtype=dtype)
+        model = build_model(MODEL_CLASSES[architecture], checkpoint.config_with(), dtype=dtype)
         info = load_weights(model, reader, source=src, adopt=True)
         source_files = [str(p.relative_to(src)) for p in reader.files]
     save_pretrained(model, dst)

@@ -6,8 +6,9 @@ from safetensors.torch import load_file
 
 import bertkit
 from bertkit import InvalidArgumentError
-from bertkit.checkpoint.convert import MODEL_CLASSES, convert_checkpoint
 from bertkit.cli import main
+from bertkit.export.convert import convert_checkpoint
+from bertkit.model import MODEL_CLASSES
 
 
 def test_every_model_class_is_convertible_by_name():

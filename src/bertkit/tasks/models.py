@@ -13,9 +13,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from bertkit.checkpoint.files import WeightReader, checkpoint_directory
-from bertkit.checkpoint.info import architecture_of
-from bertkit.checkpoint.load import load_weights, read_config
+from bertkit.checkpoint.checkpoint import Checkpoint, opened
+from bertkit.checkpoint.load import load_weights
 from bertkit.config import BertConfig
 from bertkit.errors import CheckpointError
 from bertkit.model import (
@@ -44,14 +43,13 @@ _TASK_OF_ARCHITECTURE = {
 }
 
 
-def head_task(directory: str | Path) -> str | None:
+def head_task(checkpoint: str | Path | Checkpoint) -> str | None:
     """The task whose head a checkpoint holds (from config.json's `architectures`, else its weights' names);
     None for a checkpoint without a task head. A sequence classifier with one output is `regress`."""
-    directory = checkpoint_directory(directory)
-    with WeightReader(directory) as reader:
-        architecture = architecture_of(directory, reader.keys())
+    checkpoint = Checkpoint.of(checkpoint)
+    architecture = checkpoint.architecture
     if architecture == "BertForSequenceClassification":
-        config = read_config(directory)
+        config = checkpoint.config
         return "regress" if config.num_labels == 1 or config.problem_type == "regression" else "classify"
     return _TASK_OF_ARCHITECTURE.get(architecture)
 
@@ -74,58 +72,57 @@ def head_settings(task: str, labels: list[str] | None) -> dict:
     return settings
 
 
-def label_names(config: BertConfig) -> list[str] | None:
-    """A model's label names in id order; None when they are Hugging Face's generated LABEL_i."""
+def stored_label_names(config: BertConfig) -> list[str] | None:
+    """A model's label names as its config stores them, in id order; None when they are Hugging Face's generated
+    LABEL_i (bertkit.tasks.label_names gives a task file's)."""
     return None if config.id2label is None else [config.id2label[i] for i in range(config.num_labels)]
 
 
 def model_labels(config: BertConfig) -> list[str]:
     """The labels a model predicts, in id order: its names, or for generated LABEL_i names the ids themselves
     ("0", "1", ...), which is what GLUE-style files with integer labels hold."""
-    return label_names(config) or [str(i) for i in range(config.num_labels)]
+    return stored_label_names(config) or [str(i) for i in range(config.num_labels)]
 
 
 def load_for_finetuning(
-    directory: str | Path,
+    directory: str | Path | Checkpoint,
     task: str,
     labels: list[str] | None,
     reinit_head: bool = False,
     pooling: str | None = None,
+    revision: str | None = None,
 ) -> BertPreTrainedModel:
-    """The task's model from any BERT directory, in training mode: its encoder, and its head when the
-    checkpoint has this task's head for these `labels` (the training file's names; None for regress, choice,
-    qa) on this `pooling` (classify, regress, choice: "cls" or "mean", BertConfig.classifier_pooling; None:
-    the checkpoint's). A head the loader creates is initialised from torch's global generator: seed it
-    first."""
-    directory = checkpoint_directory(directory)
-    found = head_task(directory)
-    settings = head_settings(task, labels)
-    if pooling is not None:
-        settings["classifier_pooling"] = pooling
-    model_class = HEAD_CLASSES[task]
-    conflict = _conflict(directory, found, task, labels, pooling)
-    if conflict is None:
-        return model_class.from_pretrained(directory, **settings).train()
-    if not reinit_head:
-        raise CheckpointError(f"{conflict}; pass `reinit_head` to train a new {task} head in its place")
-    logger.warning("%s: %s; a new %s head replaces it (`reinit_head`)", directory, conflict, task)
-    config = read_config(directory, **settings)
-    model = model_class(config)  # fresh head; the encoder's weights come next
-    with WeightReader(directory) as reader:
-        load_weights(model.bert, reader, source=directory)
-    return model.train()
+    """The task's model from any BERT checkpoint (a directory, a Hub id at `revision`, or a Checkpoint), in
+    training mode: its encoder, and its head when the checkpoint has this task's head for these `labels` (the
+    training file's names; None for regress, choice, qa) on this `pooling` (classify, regress, choice: "cls" or
+    "mean", BertConfig.classifier_pooling; None: the checkpoint's). A head the loader creates is initialised
+    from torch's global generator: seed it first."""
+    with opened(directory, revision) as checkpoint:
+        settings = head_settings(task, labels)
+        if pooling is not None:
+            settings["classifier_pooling"] = pooling
+        model_class = HEAD_CLASSES[task]
+        conflict = _conflict(checkpoint, head_task(checkpoint), task, labels, pooling)
+        if conflict is None:
+            return model_class.from_pretrained(checkpoint, **settings).train()
+        if not reinit_head:
+            raise CheckpointError(f"{conflict}; pass `reinit_head` to train a new {task} head in its place")
+        logger.warning("%s: %s; a new %s head replaces it (`reinit_head`)", checkpoint.path, conflict, task)
+        model = model_class(checkpoint.config_with(**settings))  # fresh head; the encoder's weights come next
+        load_weights(model.bert, checkpoint.weights, source=checkpoint.path)
+        return model.train()
 
 
 def _conflict(
-    directory: Path, found: str | None, task: str, labels: list[str] | None, pooling: str | None
+    checkpoint: Checkpoint, found: str | None, task: str, labels: list[str] | None, pooling: str | None
 ) -> str | None:
     """Why the checkpoint's head cannot be trained further as `task` with `labels` and `pooling`; None when
     it can."""
     if found is None:
         return None
+    directory, config = checkpoint.path, checkpoint.config
     if found != task:
         return f"{directory} holds a `{found}` head, not a `{task}` one"
-    config = read_config(directory)
     if pooling is not None and task in POOLED_TASKS and config.classifier_pooling != pooling:
         return (
             f"{directory} has a `{task}` head on `{config.classifier_pooling}` pooling, not `{pooling}` "
@@ -133,21 +130,25 @@ def _conflict(
         )
     if labels is None:
         return None
-    theirs = label_names(config)
+    theirs = stored_label_names(config)
     if theirs == labels or (theirs is None and config.num_labels == len(labels)):
         return None  # generated names (LABEL_i) take the training file's names in the same order
     shown = theirs if theirs is not None else f"{config.num_labels} unnamed labels"
     return f"{directory} has a `{task}` head for the labels {shown}, the training file has {labels}"
 
 
-def load_for_task(directory: str | Path, task: str) -> BertPreTrainedModel:
-    """A fine-tuned model for evaluation or prediction (eval mode): the directory must hold `task`'s head."""
-    directory = checkpoint_directory(directory)
-    found = head_task(directory)
-    if found != task:
-        held = "no task head" if found is None else f"a `{found}` head"
-        raise CheckpointError(
-            f"{directory} holds {held}, not a `{task}` one; fine-tune it first "
-            f"(bertkit finetune --task {task} --model {directory} ...) or pass the `task` it was trained for"
-        )
-    return HEAD_CLASSES[task].from_pretrained(directory).eval()
+def load_for_task(
+    directory: str | Path | Checkpoint, task: str, revision: str | None = None
+) -> BertPreTrainedModel:
+    """A fine-tuned model for evaluation or prediction (eval mode): the checkpoint (a directory, a Hub id at
+    `revision`, or a Checkpoint) must hold `task`'s head."""
+    with opened(directory, revision) as checkpoint:
+        found = head_task(checkpoint)
+        if found != task:
+            held = "no task head" if found is None else f"a `{found}` head"
+            raise CheckpointError(
+                f"{checkpoint.path} holds {held}, not a `{task}` one; fine-tune it first "
+                f"(bertkit finetune --task {task} --model {checkpoint.path} ...) or pass the `task` it was "
+                "trained for"
+            )
+        return HEAD_CLASSES[task].from_pretrained(checkpoint).eval()
