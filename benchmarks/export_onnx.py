@@ -84,7 +84,7 @@ def main() -> None:
                 f"{len(texts) / st.median:.1f} texts/s (sentence-transformers PyTorch fp32)",
                 harness.speedup(st, t),
                 f"cosine to PyTorch min {cosine.min():.5f}; same nearest text {same:.1%}",
-                note=f"{ratio:.2f}x bertkit's PyTorch path (CPU time)",
+                note=f"{len(texts)} fortunes; {ratio:.2f}x bertkit's PyTorch path (CPU time)",
             )
 
 

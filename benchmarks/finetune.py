@@ -215,6 +215,9 @@ def main() -> None:
         help="the Trainer's train_sampling_strategy values to run",
     )
     args = parser.parse_args()
+    if not all((harness.FORTUNES_DIR / topic).is_file() for topic in TOPICS):
+        print(f"skipped: the topics are Debian's fortune files, not found in {harness.FORTUNES_DIR}")
+        return
     results = harness.Results(args)
     transformers.logging.set_verbosity_error()
     train, validation = topic_examples(args.per_topic)

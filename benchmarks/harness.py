@@ -172,27 +172,28 @@ def interleaved(
     warmup: bool = True,
 ) -> dict[str, Timing]:
     """Time the contenders in alternation: each round runs every contender in the given order, so load from
-    other jobs hits them alike. Without `chunks`, a round calls each `fn()` `steps` times and records the
-    seconds per call; with `chunks`, a round calls `fn(chunk)` for each chunk in turn, alternating chunk by
-    chunk, and records the round's total. `warmup` first calls each once, untimed (allocator, lazy state,
+    other jobs hits them alike. Without `chunks`, a round calls each `fn()` `steps` times in a row and
+    records the seconds per call; with `chunks`, a round calls `fn(chunk)` for each chunk in turn, alternating
+    chunk by chunk, and records the round's total. `warmup` first calls each once, untimed (allocator, lazy state,
     kernel selection, caches). `outputs` keeps the last round's results (one per chunk)."""
-    calls = [()] * steps if chunks is None else [(chunk,) for chunk in chunks]
+    # A turn is what one contender does before the next one's: `steps` calls, or one chunk.
+    turns = [[()] * steps] if chunks is None else [[(chunk,)] for chunk in chunks]
     times = {name: Timing() for name in contenders}
     if warmup:
         for fn in contenders.values():
-            fn(*calls[0])
+            fn(*turns[0][0])
     for _ in range(rounds):
         for timing in times.values():
             timing.wall.append(0.0)
             timing.cpu.append(0.0)
             timing.outputs = []
-        for args in calls:
+        for turn in turns:
             for name, fn in contenders.items():
                 wall, cpu = time.perf_counter(), time.process_time()
-                output = fn(*args)
+                outputs = [fn(*args) for args in turn]
                 times[name].wall[-1] += time.perf_counter() - wall
                 times[name].cpu[-1] += time.process_time() - cpu
-                times[name].outputs.append(output)
+                times[name].outputs += outputs
     if chunks is None:
         for timing in times.values():
             timing.wall = [t / steps for t in timing.wall]

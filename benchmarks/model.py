@@ -236,11 +236,12 @@ def record(results: harness.Results, what: str, result: dict) -> None:
         for kind in ("padded", "bucketed"):
             ours, theirs = result[f"bertkit_{kind}"], result["transformers"]
             results.add(
-                f"Model: MiniLM inference on {result['sentences']} real sentences, {kind}",
+                f"Model: MiniLM inference on real sentences, {kind}",
                 f"{ours['sentences_per_s']:.1f} sentences/s",
                 f"{theirs['sentences_per_s']:.1f} sentences/s (transformers BertModel, padded)",
                 result[f"ratio_{kind}"],
                 f"max abs diff {result[f'max_abs_diff_{kind}']:.1e}",
+                note=f"{result['sentences']} fortunes, batches of {result['batch_size']}",
             )
     else:
         ours, theirs = result["bertkit"]["step_peak_mib"], result["transformers"]["step_peak_mib"]

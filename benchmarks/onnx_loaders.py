@@ -128,7 +128,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         check_optimum(Path(tmp), texts)
         figures = check_sentence_transformers(Path(tmp), texts, args.count)
-    results.add(f"ONNX export: int8 MiniLM sentence embeddings, {args.count} fortunes", **figures)
+    results.add(
+        "ONNX export: int8 MiniLM sentence embeddings, bertkit's export vs sentence-transformers'",
+        **figures,
+        note=f"{args.count} fortunes",
+    )
 
 
 if __name__ == "__main__":

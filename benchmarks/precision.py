@@ -170,17 +170,17 @@ def record(results: harness.Results, report: dict, lines: int) -> None:
             f"cosine mean {q['cosine_mean']:.4f}, min {q['cosine_min']:.3f}",
             "fp32 (bertkit)",
             None,
-            f"same nearest line {q['same_nearest_line']:.1%} of {q['rows']}",
+            f"same nearest line {q['same_nearest_line']:.1%} of {q['rows']} lines",
         )
     if "speed" in report:
         r = report["speed"]
         results.add(
-            f"Precision: int8 MiniLM sentence embeddings, {lines} lines",
+            "Precision: int8 MiniLM sentence embeddings",
             f"{r['int8_s']:.2f} s (int8)",
             f"{r['sentence_transformers_fp32_s']:.2f} s (sentence-transformers fp32)",
             r["int8_vs_sentence_transformers_fp32"],
             "see the int8 cosine row",
-            note=f"int8 vs our fp32 {r['int8_vs_our_fp32']:.2f}x",
+            note=f"{lines} lines; int8 vs our fp32 {r['int8_vs_our_fp32']:.2f}x",
         )
     for batch, r in report.get("generate", {}).items():
         results.add(

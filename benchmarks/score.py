@@ -104,7 +104,10 @@ def main() -> None:
             ours = pipeline("text-scoring", model=directory, pll="original", batch_size=args.batch_size)
             reference = minicons_scorer(scorer.MaskedLMScorer, directory)
             size = args.pll_reference_batch_size
-            model = "MiniLM + random MLM head" if job == "pll" else f"demo cloze model ({directory.name})"
+            model = {
+                "pll": "MiniLM + random MLM head",
+                "pll-poems": "the demo's cloze model" if directory == DEMO_CLOZE else "a demo-shaped model",
+            }[job]
             figures = compare(
                 f"{job} (minicons batch {size})",
                 data,
