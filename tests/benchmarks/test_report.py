@@ -3,22 +3,16 @@
 import harness
 import report
 
-RECORD = {
-    "capability": "Sentence embeddings: MiniLM | fortunes",
-    "bertkit": "80 texts/s",
-    "reference": "50 texts/s",
-    "ratio": 1.6,
-    "parity": "cosine 1.0",
-    "cpu": "AMD EPYC",
-    "flags": ["avx2"],
-    "cores": 2,
-    "threads": 1,
-    "torch": "2.13.0",
-    "date": "2026-12-08 05:00",
-    "command": "python benchmarks/embed.py",
-    "source": "measured",
-    "note": "",
-}
+HOST = harness.Machine("AMD EPYC", ("avx2",), 2, 1, "2.13.0", "2026-12-08 05:00")
+RECORD = harness.record(
+    "Sentence embeddings: MiniLM | fortunes",
+    "80 texts/s",
+    "50 texts/s",
+    1.6,
+    "cosine 1.0",
+    HOST,
+    "python benchmarks/embed.py",
+)
 
 
 def test_the_table_has_one_row_per_capability_with_its_machine_and_command():
