@@ -1,5 +1,6 @@
 """The benchmark harness's own logic: timing order and arithmetic, the machine's header, the records."""
 
+import argparse
 import json
 
 import harness
@@ -109,3 +110,18 @@ def test_the_corpus_reads_fortune_files_and_bundled_files_by_their_separators(tm
     bundled = harness.read_documents(harness.DATA / "fortunes_en.txt")
     assert bundled and all(d == d.strip() and "\n\n" not in d for d in bundled)
     assert len(harness.fortune_lines(10)) == 10
+
+
+def test_a_run_appends_one_line_per_figure_with_this_machine(tmp_path, capsys):
+    path = tmp_path / "results.jsonl"
+    run = harness.Results(argparse.Namespace(results=str(path), threads=0))
+    run.add("Tokenizer: x", "2 MB/s", "1 MB/s", 2.0, "ids identical")
+    run.add("Tokenizer: y", "1 s", "1 s", None, "-", note="small")
+    header, first, _ = capsys.readouterr().out.splitlines()
+    assert header.startswith("# ") and "torch" in header
+    assert first == "result: Tokenizer: x: bertkit 2 MB/s, reference 1 MB/s  ratio 2.00x (ids identical)"
+    records = harness.read(path)
+    assert [r["capability"] for r in records] == ["Tokenizer: x", "Tokenizer: y"]
+    assert set(records[0]["flags"]) <= set(harness.FLAGS) and records[1]["note"] == "small"
+    harness.Results(argparse.Namespace(results="-", threads=0)).add("Tokenizer: z", "", "", None, "")
+    assert len(harness.read(path)) == 2  # "-" records nothing
