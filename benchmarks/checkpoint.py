@@ -100,6 +100,7 @@ def main() -> None:
                     f"{theirs * 1000:.0f} ms (transformers from_pretrained)",
                     ratio,
                     "the same state dict (tests/checkpoint)",
+                    note=f"CPU time {harness.speedup(times['transformers'], times['bertkit'], cpu=True):.2f}x",
                 )
             ours, theirs = (peak_rss_mb(who, cls_name, directory) for who in classes)
             print(f"  {'peak RSS':13s} bertkit {ours:8.0f} MB   transformers {theirs:8.0f} MB")

@@ -105,6 +105,7 @@ def bench_train(
         "matmul_gflops": peak / 1e9,
         "step_gflops": flops / 1e9,
         "ratio_median": harness.speedup(times["transformers"], times["bertkit"]),
+        "ratio_cpu": harness.speedup(times["transformers"], times["bertkit"], cpu=True),
     }
     for name, t in times.items():
         s = t.median
@@ -174,6 +175,8 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
         "max_abs_diff_bucketed": worst_bucketed,
         "ratio_padded": harness.speedup(times["transformers"], times["bertkit_padded"]),
         "ratio_bucketed": harness.speedup(times["transformers"], times["bertkit_bucketed"]),
+        "ratio_padded_cpu": harness.speedup(times["transformers"], times["bertkit_padded"], cpu=True),
+        "ratio_bucketed_cpu": harness.speedup(times["transformers"], times["bertkit_bucketed"], cpu=True),
     }
     for name, t in times.items():
         result[name] = {"s": t.median, "sentences_per_s": len(rows) / t.median}
@@ -231,6 +234,7 @@ def record(results: harness.Results, what: str, result: dict) -> None:
             f"{theirs['tokens_per_s']:.0f} tokens/s (transformers BertForPreTraining)",
             result["ratio_median"],
             "same weights and batch",
+            note=f"CPU time {result['ratio_cpu']:.2f}x",
         )
     elif what == "infer":
         for kind in ("padded", "bucketed"):
@@ -241,7 +245,8 @@ def record(results: harness.Results, what: str, result: dict) -> None:
                 f"{theirs['sentences_per_s']:.1f} sentences/s (transformers BertModel, padded)",
                 result[f"ratio_{kind}"],
                 f"max abs diff {result[f'max_abs_diff_{kind}']:.1e}",
-                note=f"{result['sentences']} fortunes, batches of {result['batch_size']}",
+                note=f"{result['sentences']} fortunes, batches of {result['batch_size']}; "
+                f"CPU time {result[f'ratio_{kind}_cpu']:.2f}x",
             )
     else:
         ours, theirs = result["bertkit"]["step_peak_mib"], result["transformers"]["step_peak_mib"]
