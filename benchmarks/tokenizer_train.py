@@ -5,36 +5,22 @@ min_frequency and special tokens. Prints the learning time of each and their rat
 tokens per word of each vocabulary on held-out text (every 10th document), both tokenized by `tokenizers`'
 WordPiece so only the vocabularies differ.
 
-Corpus: the bundled data/fortunes_en.txt and data/tang300.txt plus Debian's fortune files
-(/usr/share/games/fortunes, a few MB of English with some Chinese), when installed.
+Corpus: the benchmark corpus (harness.documents: the bundled data/fortunes_en.txt and data/tang300.txt plus
+Debian's fortune files, a few MB of English with some Chinese, when installed). The two learners alternate
+round by round (harness.interleaved); medians of wall and CPU time (all threads: what each learner would need
+alone, the fairer figure when other jobs share the machine).
 
     python benchmarks/tokenizer_train.py [--vocab-size 30000] [--min-frequency 2] [--repeats 3]
 """
 
-import argparse
-import platform
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
-from corpus import documents
+import harness
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from bertkit.constants import CONTINUATION, SPECIAL_TOKENS
 from bertkit.tokenizer.learn import learn_vocab
-
-
-def best_of(repeats: int, fn: Callable[[], object]) -> tuple[float, float, object]:
-    """The fastest wall time and CPU time (all threads) of `repeats` runs, and the last result. CPU time
-    is the fairer figure when other jobs share the machine: it is what each learner would need alone."""
-    wall, cpu, result = [], [], None
-    for _ in range(repeats):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return min(wall), min(cpu), result
 
 
 def hf_bert_tokenizer(vocab: dict[str, int] | None = None) -> Tokenizer:
@@ -71,13 +57,14 @@ def held_out_stats(vocab: list[str], lines: list[str]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser = harness.parser(__doc__)
     parser.add_argument("--vocab-size", type=int, default=30000)
     parser.add_argument("--min-frequency", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
+    results = harness.Results(args)
 
-    docs = documents()
+    docs = harness.documents()
     train_docs = [d for i, d in enumerate(docs) if i % 10 != 9]
     held_out = [line for i, d in enumerate(docs) if i % 10 == 9 for line in d.split("\n")]
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,33 +74,46 @@ def main() -> None:
         print(
             f"corpus: {len(docs)} documents; training file {size_mb:.2f} MB, held-out {len(held_out)} lines"
         )
-        print(f"machine: {platform.processor() or platform.machine()}, python {platform.python_version()}")
-
-        ours_s, ours_cpu, ours = best_of(
+        times = harness.interleaved(
+            {
+                "bertkit": lambda: learn_vocab(
+                    train_file, args.vocab_size, min_frequency=args.min_frequency, show_progress=False
+                ),
+                "tokenizers": lambda: hf_learn(train_file, args.vocab_size, args.min_frequency),
+            },
             args.repeats,
-            lambda: learn_vocab(
-                train_file, args.vocab_size, min_frequency=args.min_frequency, show_progress=False
-            ),
+            warmup=False,
         )
-        hf_s, hf_cpu, hf = best_of(
-            args.repeats, lambda: hf_learn(train_file, args.vocab_size, args.min_frequency)
-        )
-
+    ours, hf = times["bertkit"].outputs[0], times["tokenizers"].outputs[0]
+    wall = harness.speedup(times["tokenizers"], times["bertkit"])
+    cpu = harness.speedup(times["tokenizers"], times["bertkit"], cpu=True)
     print(
-        f"\nvocabulary learning, vocab_size={args.vocab_size}, min_frequency={args.min_frequency}, best of {args.repeats}"
+        f"\nvocabulary learning, vocab_size={args.vocab_size}, min_frequency={args.min_frequency}, "
+        f"median of {args.repeats}"
     )
-    print(f"  bertkit     {ours_s:7.2f} s wall  {ours_cpu:7.2f} s CPU  ({len(ours)} tokens)")
-    print(f"  tokenizers  {hf_s:7.2f} s wall  {hf_cpu:7.2f} s CPU  ({len(hf)} tokens)")
+    for name, vocab in (("bertkit", ours), ("tokenizers", hf)):
+        t = times[name]
+        print(f"  {name:<11} {t.median:7.2f} s wall  {t.median_cpu:7.2f} s CPU  ({len(vocab)} tokens)")
     print(
-        f"  time ratio bertkit / tokenizers: {ours_s / hf_s:.2f}x wall, {ours_cpu / hf_cpu:.2f}x CPU (target <= 3x)"
+        f"  speed-up over tokenizers: {wall:.2f}x wall, {cpu:.2f}x CPU (target: bertkit within 3x, >= 0.33x)"
     )
     shared = len(set(ours) & set(hf))
     print(f"  tokens in both vocabularies: {shared} ({shared / len(hf):.1%} of tokenizers')")
 
     print(f"\nheld-out text ({len(held_out)} lines), tokenized by tokenizers' WordPiece")
+    stats = {}
     for name, vocab in (("bertkit", ours), ("tokenizers", hf)):
-        unk_rate, per_word = held_out_stats(vocab, held_out)
-        print(f"  {name:<11} [UNK] rate {unk_rate:.3%}   tokens/word {per_word:.3f}")
+        stats[name] = held_out_stats(vocab, held_out)
+        print(f"  {name:<11} [UNK] rate {stats[name][0]:.3%}   tokens/word {stats[name][1]:.3f}")
+    results.add(
+        f"Tokenizer: learning a WordPiece vocabulary of {args.vocab_size:,}",
+        f"{times['bertkit'].median:.2f} s",
+        f"{times['tokenizers'].median:.2f} s (tokenizers' WordPieceTrainer)",
+        wall,
+        f"tokens/word on held-out text {stats['bertkit'][1]:.3f} vs {stats['tokenizers'][1]:.3f}; "
+        f"{shared / len(hf):.0%} of tokens shared",
+        note=f"{size_mb:.2f} MB training file; CPU time {cpu:.2f}x",
+    )
 
 
 if __name__ == "__main__":
