@@ -175,3 +175,57 @@ def test_the_page_shades_tokens_by_probability_and_recites_step_by_step(
         assert page.locator("#steps .mask-column").count() == 1
         page.locator("#recite-section").screenshot(path=str(tmp_path / "steps.png"))
         assert errors == []
+
+
+def test_the_page_links_to_the_tutorial_and_speaks_chinese_with_lang_zh(
+    browser, mlm_dir, poet_dir, run_server, tmp_path
+):
+    app = create_app(ServeConfig(model=str(mlm_dir), lm=str(poet_dir)))
+    with run_server(app) as url:
+        page = browser.new_page(viewport={"width": 1000, "height": 1800})
+        errors: list[str] = []
+        page.on("pageerror", lambda err: errors.append(str(err)))
+
+        # in English: a link to the guide, and one to the Chinese page
+        page.goto(url + "/")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.get_attribute("#guide", "href") == "/tutorial"
+        assert page.text_content("#lang-switch") == "中文"
+        assert page.text_content("#text-section h2") == "Text"
+
+        page.click("#lang-switch")
+        page.wait_for_selector("body[data-ready=true]")
+        assert page.url.endswith("/?lang=zh")
+        assert page.evaluate("document.documentElement.lang") == "zh-CN"
+        assert page.title() == "bertkit 模型浏览器"
+        headings = page.locator("main h2:visible").all_text_contents()
+        assert headings == ["文本", "填空", "概率", "自注意力", "相似度", "背诗"]
+        assert page.text_content("#model-info").startswith("BertForMaskedLM：2 层，2 个头")
+        assert (
+            page.text_content("#analyse") == "分析"
+            and page.text_content("#text-section h3") == "WordPiece 词元"
+        )
+        assert page.locator("#score-model option").all_text_contents() == [
+            "因果语言模型（--lm）",
+            "填空模型（--model）",
+        ]
+        # what the page writes as it goes is Chinese too; the numbers and the model's tokens stay as they are
+        page.wait_for_function("document.querySelector('#score-summary').textContent.includes('困惑度')")
+        assert page.text_content("#score-summary").startswith("log P = ")
+        page.wait_for_selector("#similarity td")
+        assert page.text_content("#similarity-pieces") == "不是单个词元：山 → [UNK]；水 → [UNK]"
+        page.fill("#text", "床前明月光")
+        page.wait_for_function("document.querySelector('#predictions').textContent === '文本里没有 [MASK]。'")
+        page.fill("#prompt", "床前")
+        page.click("#step")
+        page.wait_for_selector("#steps .mask-column")
+        assert page.text_content("#steps h3") == "第 1 步"
+        page.screenshot(path=str(tmp_path / "explorer-zh.png"), full_page=True)
+
+        # the guide the page links to, in the page's language; the English link from the Chinese page
+        assert page.get_attribute("#guide", "href") == "/tutorial?lang=zh"
+        assert page.get_attribute("#lang-switch", "href") == "?"
+        guide = page.request.get(url + "/tutorial?lang=zh")
+        assert guide.ok and guide.text().startswith("# 用 bertkit 一步步看懂 BERT")
+        assert page.request.get(url + "/tutorial").text().startswith("# BERT step by step, with bertkit")
+        assert errors == []

@@ -18,7 +18,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -39,6 +39,9 @@ from bertkit.serve.requests import (
 )
 
 STATIC = Path(__file__).parent / "static"
+# The tutorial the page links to (`/tutorial`, `/tutorial?lang=zh`): in the source tree, beside src/.
+DOCS = Path(__file__).resolve().parents[3] / "docs"
+GUIDES = {"en": "tutorial.md", "zh": "tutorial.zh.md"}
 logger = logging.getLogger("bertkit.serve")
 
 
@@ -166,6 +169,14 @@ def create_app(config: ServeConfig, explorer: Explorer | None = None) -> Starlet
     async def page(request: Request) -> FileResponse:
         return FileResponse(STATIC / "index.html")
 
+    async def tutorial(request: Request) -> Response:
+        name = GUIDES["zh" if request.query_params.get("lang") == "zh" else "en"]
+        if not (DOCS / name).is_file():  # installed from a wheel: the docs stay in the source
+            return _error(
+                404, f"the tutorial is docs/{name} in bertkit's source; this installation has no docs/"
+            )
+        return PlainTextResponse((DOCS / name).read_text(encoding="utf-8"))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
         batcher.start()
@@ -176,6 +187,7 @@ def create_app(config: ServeConfig, explorer: Explorer | None = None) -> Starlet
         routes=[
             Route("/", page),
             Route("/health", health),
+            Route("/tutorial", tutorial),
             *(endpoint(name, handler) for name, handler in handlers.items()),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
         ],

@@ -26,6 +26,107 @@ function element(tag, className, text) {
   return node;
 }
 
+// --- the page's language: English, or Chinese with ?lang=zh ---------------------------------------------------
+
+const LANG = new URLSearchParams(location.search).get("lang") === "zh" ? "zh" : "en";
+
+// The static labels in Chinese, by their data-i18n key (English is in index.html); trusted constants, some with
+// markup. The terms are the tutorial's (docs/tutorial.zh.md).
+const PAGE_ZH = {
+  title: "bertkit 模型浏览器",
+  guide: "初次接触 BERT？页面上每一栏都对应教程中的一步：",
+  text: "文本",
+  "text-help": "输入一句话，在想让模型猜的位置写上 <code>[MASK]</code>。",
+  "top-k": "候选数",
+  analyse: "分析",
+  tokens: "WordPiece 词元",
+  "fill-mask": "填空",
+  "no-mask": "文本里没有 [MASK]。",
+  classify: "分类",
+  score: "概率",
+  "score-help":
+    "模型认为一句话里每个词元有多大可能：因果语言模型给出 P(词元 | 前文)，连乘就是整句的概率；填空模型给出 " +
+    "P(词元 | 其余部分，该词元被遮住)，即伪对数似然的各项。颜色越深，概率越高；鼠标指向或点击某个词元，可以看到模型" +
+    "认为这个位置上更可能是什么。",
+  model: "模型",
+  "score-button": "打分",
+  attention: "自注意力",
+  "attention-help":
+    "一个头的 softmax(QK<sup>T</sup>/√d<sub>k</sub>)：行是发出注意的词元，列是被注意的词元。",
+  layer: "层",
+  head: "头",
+  similarity: "相似度",
+  "similarity-help":
+    "输入几个词或短句，用逗号隔开；显示它们句向量（嵌入）之间的余弦相似度（按检查点的设定池化：普通 BERT " +
+    "取各词元向量的平均）。",
+  compare: "比较",
+  recite: "背诗",
+  "recite-help": "因果语言模型从一首诗的头几个字往下背。",
+  sample: "采样",
+  "recite-button": "背诵",
+  steps: "逐步背诵",
+  "steps-help":
+    "懒学生每一步的选择：下一个字的候选及其概率，取概率最高的那个。点击别的候选字，可以改选它。",
+  step: "下一步",
+  "step-reset": "重新开始",
+};
+
+// The labels the page writes as it goes, in each language.
+const WORDS = {
+  en: {
+    modelInfo: (m) =>
+      `${m.architecture}: ${m.layers} layers, ${m.heads} heads, hidden ${m.hidden_size}, ` +
+      `${m.vocab_size} tokens` + (m.lm ? "; a causal LM to recite with" : ""),
+    noMask: "No [MASK] in the text.",
+    labels: "labels",
+    darkest: (top) => `darkest = ${top}`,
+    causalSummary: (logP, ppl) =>
+      `log P = ${logP} · perplexity ${ppl} · the causal LM: P(token | the tokens before it)`,
+    clozeSummary: (pll, ppl, kind) =>
+      `PLL = ${pll} · pseudo-perplexity ${ppl} · the cloze model: P(token | the rest, it masked), ${kind}`,
+    inPlaceOf: (token, p) => `in place of ${token} (${p}), the model's first choices`,
+    notSingle: (splits) => "Not single tokens: " + splits.join("; "),
+    step: (i) => `step ${i}`,
+    end: " (the end)",
+    scorers: { lm: "causal LM (--lm)", cloze: "cloze model (--model)" },
+    guide: { href: "/tutorial", text: "docs/tutorial.md" },
+    other: { href: "?lang=zh", text: "中文" },
+  },
+  zh: {
+    modelInfo: (m) =>
+      `${m.architecture}：${m.layers} 层，${m.heads} 个头，隐藏维度 ${m.hidden_size}，词表 ${m.vocab_size} 个词元` +
+      (m.lm ? "；另有一个用来背诗的因果语言模型" : ""),
+    noMask: "文本里没有 [MASK]。",
+    labels: "标签",
+    darkest: (top) => `最深 = ${top}`,
+    causalSummary: (logP, ppl) => `log P = ${logP} · 困惑度 ${ppl} · 因果语言模型：P(词元 | 前文)`,
+    clozeSummary: (pll, ppl, kind) =>
+      `PLL = ${pll} · 伪困惑度 ${ppl} · 填空模型：P(词元 | 其余部分，该词元被遮住)，${kind}`,
+    inPlaceOf: (token, p) => `${token}（${p}）这个位置上，模型的首选`,
+    notSingle: (splits) => "不是单个词元：" + splits.join("；"),
+    step: (i) => `第 ${i} 步`,
+    end: "（完）",
+    scorers: { lm: "因果语言模型（--lm）", cloze: "填空模型（--model）" },
+    guide: { href: "/tutorial?lang=zh", text: "docs/tutorial.zh.md" },
+    other: { href: "?", text: "English" },
+  },
+};
+const T = WORDS[LANG];
+
+function translatePage() {
+  const link = (id, { href, text }) => {
+    $(id).href = href;
+    $(id).textContent = text;
+  };
+  link("guide", T.guide);
+  link("lang-switch", T.other);
+  if (LANG === "en") return;
+  document.documentElement.lang = "zh-CN";
+  document.title = PAGE_ZH.title;
+  $("model-info").textContent = "正在加载模型…";
+  for (const node of document.querySelectorAll("[data-i18n]")) node.innerHTML = PAGE_ZH[node.dataset.i18n];
+}
+
 // --- text: tokens, fill-mask, classification ---------------------------------------------------------------
 
 function renderTokens(answer) {
@@ -78,7 +179,7 @@ async function analyse() {
 async function fillMask(text, tokens, version) {
   const box = $("predictions");
   if (!tokens.tokens.includes("[MASK]")) {
-    box.replaceChildren(element("p", "muted", "No [MASK] in the text."));
+    box.replaceChildren(element("p", "muted", T.noMask));
     return;
   }
   const answer = await api("/api/fill-mask", { text, top_k: Number($("top-k").value) || 5 });
@@ -87,7 +188,7 @@ async function fillMask(text, tokens, version) {
 
 async function classify(text, version) {
   const answer = await api("/api/classify", { text });
-  if (version === textVersion) renderCandidates($("labels"), [answer.labels], () => "labels");
+  if (version === textVersion) renderCandidates($("labels"), [answer.labels], () => T.labels);
 }
 
 // --- attention heatmap ----------------------------------------------------------------------------------------
@@ -120,7 +221,7 @@ async function drawAttention() {
   ctx.fillRect(0, 0, canvas.width, canvas.height);
   // colours scaled to this head's largest weight: a head that spreads its attention thinly still shows a pattern
   const top = Math.max(1e-6, ...answer.weights.flat());
-  $("attention-scale").textContent = `darkest = ${top.toFixed(3)}`;
+  $("attention-scale").textContent = T.darkest(top.toFixed(3));
   answer.weights.forEach((row, i) =>
     row.forEach((w, j) => {
       ctx.fillStyle = heatColour(w / top);
@@ -161,7 +262,7 @@ function showAlternatives(answer, i) {
   const box = $("score-alternatives");
   const token = answer.tokens[i];
   const p = Math.exp(answer.token_log_probs[i]);
-  const heading = `in place of ${token} (${formatProbability(p)}), the model's first choices`;
+  const heading = T.inPlaceOf(token, formatProbability(p));
   box.replaceChildren(element("h3", null, heading));
   const column = element("div", "mask-column");
   for (const c of answer.alternatives[i]) {
@@ -174,12 +275,10 @@ function showAlternatives(answer, i) {
 }
 
 function renderScore(answer) {
-  const total = answer.causal
-    ? `log P = ${formatTotal(answer.log_prob)} · perplexity ${formatTotal(answer.perplexity)} · ` +
-      "the causal LM: P(token | the tokens before it)"
-    : `PLL = ${formatTotal(answer.log_prob)} · pseudo-perplexity ${formatTotal(answer.perplexity)} · ` +
-      `the cloze model: P(token | the rest, it masked), ${answer.pll}`;
-  $("score-summary").textContent = total;
+  const [total, perplexity] = [formatTotal(answer.log_prob), formatTotal(answer.perplexity)];
+  $("score-summary").textContent = answer.causal
+    ? T.causalSummary(total, perplexity)
+    : T.clozeSummary(total, perplexity, answer.pll);
   const box = $("score-tokens");
   box.replaceChildren();
   $("score-alternatives").replaceChildren();
@@ -256,7 +355,7 @@ async function compare() {
       .map((w, i) => [w, answer.pieces[i]])
       .filter(([w, pieces]) => pieces.length !== 1 || pieces[0] === "[UNK]")
       .map(([w, pieces]) => `${w} → ${pieces.join(" ")}`);
-    $("similarity-pieces").textContent = split.length ? "Not single tokens: " + split.join("; ") : "";
+    $("similarity-pieces").textContent = split.length ? T.notSingle(split) : "";
   } catch (err) {
     $("similarity-error").textContent = err.message;
   }
@@ -301,13 +400,13 @@ function renderSteps() {
   stepped.replaceChildren(document.createTextNode(stepPrompt ?? ""));
   for (const piece of chosenPieces()) {
     const end = piece === "[SEP]";
-    stepped.append(element("span", end ? "stepped end" : "stepped", end ? " (the end)" : piece));
+    stepped.append(element("span", end ? "stepped end" : "stepped", end ? T.end : piece));
   }
   const box = $("steps");
   box.replaceChildren();
   steps.forEach((step, i) => {
     const column = element("div", "mask-column");
-    column.append(element("h3", null, `step ${i + 1}`));
+    column.append(element("h3", null, T.step(i + 1)));
     step.candidates.forEach((c, j) => {
       const row = candidateRow(c);
       if (j === step.chosen) row.classList.add("chosen");
@@ -357,19 +456,17 @@ function fillSelect(select, count) {
 }
 
 async function start() {
+  translatePage();
   health = await (await fetch("/health")).json();
   const m = health.model;
-  $("model-info").textContent =
-    `${m.architecture}: ${m.layers} layers, ${m.heads} heads, hidden ${m.hidden_size}, ` +
-    `${m.vocab_size} tokens` + (m.lm ? "; a causal LM to recite with" : "");
+  $("model-info").textContent = T.modelInfo(m);
   fillSelect($("layer"), m.layers);
   fillSelect($("head"), m.heads);
   for (const part of document.querySelectorAll("[data-endpoint]")) {
     part.hidden = !available(part.dataset.endpoint);
   }
-  const names = { lm: "causal LM (--lm)", cloze: "cloze model (--model)" };
   $("score-model").replaceChildren(...m.scorers.map((name) => {
-    const option = element("option", null, names[name]);
+    const option = element("option", null, T.scorers[name]);
     option.value = name;
     return option;
   }));
