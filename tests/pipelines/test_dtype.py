@@ -110,7 +110,7 @@ def test_fill_mask_top_tokens_are_kept(cloze_dir, poem):
     texts = [poem[:i] + "[MASK]" + poem[i + 1 :] for i in range(len(poem))]
     for dtype in ("float32", "bfloat16", "int8"):
         model, tokenizer = load_for_inference(cloze_dir, dtype=dtype)
-        got = [fill_mask(model, tokenizer, text, top_k=1)[0][0]["token"] for text in texts]
+        got = [fill_mask(model, tokenizer, text, top_k=1)[0][0]["token_str"] for text in texts]
         assert got == list(poem), dtype  # every character first, as in float32
 
 

@@ -58,10 +58,13 @@ class BertPreTrainedModel(nn.Module):
 
     def post_init(self) -> None:
         """Call at the end of a subclass's __init__: initialise the weights, then tie the MLM decoder.
-        A BertModel inside (`self.bert`) initialised itself when built, so only the heads are left."""
-        for child in self.children():
-            if not isinstance(child, BertModel):
-                child.apply(self._init_weights)
+        A BertModel inside (`self.bert`) initialised itself when built, so only the heads are left. A model built
+        on the meta device (checkpoint.load.build_model) has no values to initialise: filling meta tensors
+        costs ~40 ms a call through torch's reference kernels, seconds for a model."""
+        if not next(self.parameters()).is_meta:
+            for child in self.children():
+                if not isinstance(child, BertModel):
+                    child.apply(self._init_weights)
         self.tie_weights()
 
     def _init_weights(self, module: nn.Module) -> None:
