@@ -137,15 +137,15 @@ def test_fill_mask_function_and_cli_targets(checkpoints, capsys):
     directory = checkpoints("fill-mask")
     expected = pipeline("fill-mask", model=directory)("Hello [MASK] and [MASK].", targets=["world", "you"])
     model, tokenizer = load_for_inference(directory)
+    # The function is the pipeline's thin wrapper: its records, `token` the id and `token_str` the text.
     assert fill_mask(model, tokenizer, "Hello [MASK] and [MASK].", top_k=1, targets=["world", "you"]) == [
-        [{"token": mask[0]["token_str"], "score": pytest.approx(mask[0]["score"], abs=1e-6)}]
-        for mask in expected
+        [mask[0] | {"score": pytest.approx(mask[0]["score"], abs=1e-6)}] for mask in expected
     ]
     argv = ["fill-mask", "Hello [MASK] and [MASK].", "--model", str(directory), "--targets", "world", "you"]
     assert main([*argv, "--json"]) == 0
     printed = json.loads(capsys.readouterr().out)
-    assert [[p["token"] for p in mask] for mask in printed] == [
-        [r["token_str"] for r in mask] for mask in expected
+    assert [[(p["token"], p["token_str"]) for p in mask] for mask in printed] == [
+        [(r["token"], r["token_str"]) for r in mask] for mask in expected
     ]
     assert main([*argv[:-2], ""]) == 2
     assert capsys.readouterr().err == (
