@@ -127,10 +127,10 @@ def test_the_run_ends_when_the_budget_is_spent(small_run, tmp_path, monkeypatch)
         if not evaluations:
             time.sleep(2.0)
         evaluations.append(1)
-        return evaluate(*args, **kwargs)
+        return heldout_figures(*args, **kwargs)
 
-    evaluate = loop.evaluate
-    monkeypatch.setattr(loop, "evaluate", slow_first_evaluation)
+    heldout_figures = loop.heldout_figures
+    monkeypatch.setattr(loop, "heldout_figures", slow_first_evaluation)
     cfg = small_run(tmp_path / "run", **BUDGET, warmup_ratio=0.25, eval_every=2, save_every=1000)
     final = pretrain(cfg)
 

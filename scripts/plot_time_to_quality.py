@@ -3,7 +3,7 @@ seconds against the famous lines filled in, the couplets told apart, and Li Bai'
 recipe and seed.
 
     .venv/bin/python benchmarks/time_to_accuracy.py --curve 2000 > after.jsonl   # and --recipe before
-    .venv/bin/python benchmarks/plot_time_to_quality.py after.jsonl before.jsonl --out docs/images/time_to_quality.png
+    .venv/bin/python scripts/plot_time_to_quality.py after.jsonl before.jsonl --out docs/images/time_to_quality.png
 """
 
 import argparse
