@@ -39,9 +39,10 @@ def idle_cores(window: float = 0.5) -> int:
     """The cores other processes leave free, measured over `window` seconds of /proc/stat while this process
     waits: at least 1 (every core where there is no /proc/stat).
 
-    Torch's threads meet at a barrier after every product; on 2 cores with one other busy process, 2 threads
-    spend their turns waiting for each other and ran the demo 3-4x slower (issue 25), where 1 thread loses
-    only the core it could not have had. The load average would count this process's own last stage."""
+    Torch's threads meet at a barrier after every product; on 2 cores beside one busy process, 2 threads
+    spend their turns waiting for each other and trained the demo 3.9x slower than on a quiet machine, 1
+    thread on the idle core 1.45x (docs/benchmarks.md). The load average would count this process's own
+    last stage."""
     cores = os.cpu_count() or 1
     try:
         before = _cpu_times()
