@@ -56,16 +56,18 @@ def lm_config(out: Path, max_steps: int = LM_STEPS, seed: int = 0) -> PretrainCo
 
 
 def prepare_poems(
-    corpus: str | Path, out: Path, heldout_fraction: float = 0.0, lang: str = "en"
+    corpus: str | Path, out: str | Path, heldout_fraction: float = 0.0, lang: str = "en"
 ) -> list[Poem]:
     """Stages 1-2, each kept: a vocabulary learned from the corpus, and the poems' text (no titles or authors)
     prepared into the shards each model trains on: `out/lm_data` (each poem's lines) for the language model,
     `out/data` (the same, then each poem again one clause a line) for the cloze model. Returns the poems.
 
     With `heldout_fraction`, the held-out poems' clauses are left out too, so that none of a held-out poem
-    is trained on (the poems come first in both files, so a poem is held out in both)."""
+    is trained on (the poems come first in both files, so a poem is held out in both). A corpus without
+    poems, or an `out` that cannot be written, fails before anything is written."""
     corpus = check_readable(corpus)
     poems = read_poems(corpus)
+    out = check_writable_dir(out, "the output directory")
     tokenizer_dir = out / "tokenizer"
     if not (tokenizer_dir / "vocab.txt").exists():
         print(say(lang, "vocabulary", corpus=corpus))
@@ -120,9 +122,8 @@ def run_demo(
         check_int("`threads`", threads)
     lang = lang or default_language()
     check_choice("`lang`", lang, LANGUAGES)
-    poems = read_poems(check_readable(corpus))  # a corpus without poems fails before anything is written
-    out = check_writable_dir(out, "the output directory")
-    prepare_poems(corpus, out, lang=lang)
+    poems = prepare_poems(corpus, out, lang=lang)
+    out = Path(out)
     final = train_once(cloze_config(out, max_steps), say(lang, "cloze_model"), "3/5", threads, lang)
     lm_final = train_once(lm_config(out, lm_steps), say(lang, "lm_model"), "4/5", threads, lang)
     print(say(lang, "learned"))
