@@ -49,12 +49,18 @@ def browser(chromium):
         browser.close()
 
 
+def watched_page(browser, height: int):
+    """A new page 1000 pixels wide, and the list its uncaught script errors go to (a test asserts it empty)."""
+    page = browser.new_page(viewport={"width": 1000, "height": height})
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    return page, errors
+
+
 def test_the_page_fills_masks_draws_attention_and_recites(browser, mlm_dir, poet_dir, run_server, tmp_path):
     app = create_app(ServeConfig(model=str(mlm_dir), lm=str(poet_dir)))
     with run_server(app) as url:
-        page = browser.new_page(viewport={"width": 1000, "height": 1800})
-        errors: list[str] = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
+        page, errors = watched_page(browser, height=1800)
         page.goto(url + "/")
         page.wait_for_selector("body[data-ready=true]")
         assert "BertForMaskedLM: 2 layers, 2 heads" in page.text_content("#model-info")
@@ -107,9 +113,7 @@ def test_the_page_shades_tokens_by_probability_and_recites_step_by_step(
     line = "床前月明光"  # 明 and 月 swapped: the poet did not expect 月 third
     record = pipeline("text-scoring", model=poet_dir, top_k_alternatives=5)(line)
     with run_server(app) as url:
-        page = browser.new_page(viewport={"width": 1000, "height": 1400})
-        errors: list[str] = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
+        page, errors = watched_page(browser, height=1400)
         page.goto(url + "/")
         page.wait_for_selector("body[data-ready=true]")
         assert page.locator("#score-model option").all_text_contents() == [
@@ -182,9 +186,7 @@ def test_the_page_links_to_the_tutorial_and_speaks_chinese_with_lang_zh(
 ):
     app = create_app(ServeConfig(model=str(mlm_dir), lm=str(poet_dir)))
     with run_server(app) as url:
-        page = browser.new_page(viewport={"width": 1000, "height": 1800})
-        errors: list[str] = []
-        page.on("pageerror", lambda err: errors.append(str(err)))
+        page, errors = watched_page(browser, height=1800)
 
         # in English: a link to the guide, and one to the Chinese page
         page.goto(url + "/")
